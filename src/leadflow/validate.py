@@ -1,0 +1,609 @@
+"""Raw strings in, typed lead fields out, with every field error of a row at once.
+
+A *raw row* is a mapping of column names to strings: a CSV row, a web form,
+a JSON payload of strings. :func:`validate_row` (or a reusable
+:class:`RowValidator`) turns it into a :class:`LeadDraft` -- the contact
+details, the lead attributes and the optional requested stage and assignee --
+or raises one :class:`~leadflow.errors.ValidationError` that lists **every**
+offending field with its value and what would be accepted.
+
+Rules (DESIGN D1, seed *Lead Records*):
+
+* ``first_name`` and ``last_name`` are required; ``email`` or ``cell_phone``
+  is required (either is enough);
+* ``email`` must be well formed and is lower-cased; ``cell_phone`` is
+  normalised to E.164 (see :func:`leadflow.values.parse_phone`);
+* ``lead_source`` is required -- in the row or given for the whole file --
+  and must be a configured source when the caller passes ``sources``;
+* ``loan_purpose`` defaults to TBD; enum values match ignoring case and
+  whitespace, and by their common spellings, never by guessing;
+* amounts are non-negative with at most two decimals; ``$`` and thousands
+  separators are accepted;
+* ``property_state`` is a USPS code, ``property_zip`` five digits (ZIP+4 is
+  cut to five);
+* ``lead_id``, ``created_at`` and ``updated_at`` are system-generated: a row
+  that sets them is refused for that field;
+* a column that is not a lead field is an error unless the caller asks to
+  ignore unknown columns.
+
+Column names are matched ignoring case, spaces and punctuation, and common
+header spellings are understood (``Cell Phone``, ``Phone Cell``, ``Zip Code``,
+``Already Found Home?``): see :data:`HEADER_ALIASES`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from leadflow.errors import FieldError, ValidationError
+from leadflow.model import (
+    KEY_PATTERN,
+    ContactDetails,
+    CreditRating,
+    DesiredTimeframe,
+    LeadAttributes,
+    LoanPurpose,
+    Occupancy,
+    PropertyType,
+    YesNoUnknown,
+)
+from leadflow.values import (
+    BadValue,
+    Choices,
+    parse_email,
+    parse_money,
+    parse_phone,
+    parse_state,
+    parse_text,
+    parse_zip,
+)
+
+__all__ = [
+    "COLUMNS",
+    "CREDIT_RATINGS",
+    "HEADER_ALIASES",
+    "LOAN_PURPOSES",
+    "OCCUPANCIES",
+    "PROPERTY_TYPES",
+    "SYSTEM_COLUMNS",
+    "TIMEFRAMES",
+    "YES_NO_UNKNOWN",
+    "LeadDraft",
+    "RowValidator",
+    "canonical_column",
+    "map_columns",
+    "to_row",
+    "validate_row",
+]
+
+# --------------------------------------------------------------------------- choices
+
+LOAN_PURPOSES: Choices[LoanPurpose] = Choices(
+    LoanPurpose,
+    {
+        LoanPurpose.PURCHASE: ["home purchase", "purchase loan", "buy"],
+        LoanPurpose.REFINANCE_NO_CASH_OUT: [
+            "Refi - No Cash Out",
+            "No Cash Out Refinance",
+            "No-Cash-Out Refinance",
+            "No Cash Out Refi",
+            "Rate and Term Refinance",
+            "Rate/Term Refinance",
+            "Rate-Term Refinance",
+            "Rate and Term",
+            "Rate/Term",
+        ],
+        LoanPurpose.REFINANCE_CASH_OUT: [
+            "Refi - Cash Out",
+            "Cash Out Refinance",
+            "Cash-Out Refinance",
+            "Cash Out Refi",
+            "Cash-Out Refi",
+        ],
+        LoanPurpose.HELOC: ["Home Equity Line of Credit", "Home Equity Line"],
+        LoanPurpose.HOME_EQUITY_LOAN: ["Home Equity", "HEL"],
+        LoanPurpose.REVERSE_MORTGAGE: ["Reverse", "HECM"],
+        LoanPurpose.SECOND_MORTGAGE: ["2nd Mortgage", "Second Lien", "2nd Lien"],
+        LoanPurpose.CONSTRUCTION_LOAN: ["Construction", "Construction-to-Permanent"],
+        LoanPurpose.TBD: ["To Be Determined", "Unknown", "Not Sure"],
+    },
+    label="loan purpose",
+)
+PROPERTY_TYPES: Choices[PropertyType] = Choices(
+    PropertyType,
+    {
+        PropertyType.SINGLE_FAMILY: [
+            "Single Family",
+            "Single Family Residence",
+            "Single-Family Residence",
+            "SFR",
+            "SFH",
+        ],
+        PropertyType.TWO_TO_FOUR_UNIT: ["2-4 Units", "2 to 4 Units", "2 to 4 Unit", "2-4"],
+        PropertyType.CONDO: ["Condominium"],
+        PropertyType.CO_OP: ["Coop", "Cooperative"],
+        PropertyType.MANUFACTURED_HOUSING: ["Manufactured", "Manufactured Home"],
+        PropertyType.PUD: ["PUD", "Planned Unit Development"],
+    },
+    label="property type",
+)
+OCCUPANCIES: Choices[Occupancy] = Choices(
+    Occupancy,
+    {
+        Occupancy.PRIMARY_RESIDENCE: ["Primary", "Primary Home", "Owner Occupied"],
+        Occupancy.SECOND_HOME: ["Second", "2nd Home", "Vacation Home"],
+        Occupancy.INVESTMENT: ["Investment Property", "Investor", "Non-Owner Occupied"],
+    },
+    label="occupancy",
+)
+CREDIT_RATINGS: Choices[CreditRating] = Choices(CreditRating, label="credit rating")
+TIMEFRAMES: Choices[DesiredTimeframe] = Choices(
+    DesiredTimeframe,
+    {
+        DesiredTimeframe.NEXT_30_DAYS: ["30 days", "Within 30 days", "0-30 days"],
+        DesiredTimeframe.THREE_MONTHS: ["Within 3 months", "Next 3 months", "1-3 months"],
+        DesiredTimeframe.SIX_MONTHS: ["Within 6 months", "Next 6 months", "3-6 months"],
+        DesiredTimeframe.MORE_THAN_SIX_MONTHS: [
+            "More than 6 months",
+            "Over 6 months",
+            "6 months+",
+            "6+",
+        ],
+    },
+    label="desired timeframe",
+)
+YES_NO_UNKNOWN: Choices[YesNoUnknown] = Choices(
+    YesNoUnknown,
+    {
+        YesNoUnknown.YES: ["Y", "True"],
+        YesNoUnknown.NO: ["N", "False"],
+        YesNoUnknown.UNKNOWN: ["Unsure", "Not Sure", "Don't Know"],
+    },
+    label="Yes/No/Unknown answer",
+)
+
+# --------------------------------------------------------------------------- columns
+
+#: Every column a lead row may carry, in template order.
+COLUMNS: tuple[str, ...] = (
+    "first_name",
+    "last_name",
+    "email",
+    "cell_phone",
+    "lead_source",
+    "referred_by",
+    "loan_purpose",
+    "loan_amount",
+    "property_type",
+    "occupancy",
+    "credit_rating",
+    "estimated_purchase_price",
+    "down_payment",
+    "desired_timeframe",
+    "already_found_home",
+    "first_time_buyer",
+    "veteran",
+    "property_address",
+    "property_state",
+    "property_zip",
+    "external_id",
+    "lead_stage",
+    "assignee_id",
+)
+
+#: System-generated columns: a row that sets one is refused for that field.
+SYSTEM_COLUMNS: tuple[str, ...] = ("lead_id", "created_at", "updated_at")
+
+#: Header spellings understood besides the canonical column names (after folding).
+HEADER_ALIASES: Mapping[str, str] = {
+    "first": "first_name",
+    "firstname": "first_name",
+    "given_name": "first_name",
+    "last": "last_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "email_address": "email",
+    "e_mail": "email",
+    "cell": "cell_phone",
+    "cellphone": "cell_phone",
+    "phone_cell": "cell_phone",
+    "cell_phone_number": "cell_phone",
+    "mobile": "cell_phone",
+    "mobile_phone": "cell_phone",
+    "phone": "cell_phone",
+    "source": "lead_source",
+    "referral": "referred_by",
+    "referrer": "referred_by",
+    "purpose": "loan_purpose",
+    "credit_rating_self_reported": "credit_rating",
+    "self_reported_credit_rating": "credit_rating",
+    "purchase_price": "estimated_purchase_price",
+    "timeframe": "desired_timeframe",
+    "found_home": "already_found_home",
+    "is_veteran": "veteran",
+    "address": "property_address",
+    "state": "property_state",
+    "zip": "property_zip",
+    "zip_code": "property_zip",
+    "zipcode": "property_zip",
+    "postal_code": "property_zip",
+    "property_zip_code": "property_zip",
+    "stage": "lead_stage",
+    "assignee": "assignee_id",
+    "lead_assignee": "assignee_id",
+    "id": "lead_id",
+    "created": "created_at",
+    "created_date": "created_at",
+    "updated": "updated_at",
+    "updated_date": "updated_at",
+}
+
+_KNOWN = frozenset(COLUMNS) | frozenset(SYSTEM_COLUMNS)
+_ORDER = {name: i for i, name in enumerate(COLUMNS + SYSTEM_COLUMNS)}
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def canonical_column(header: str) -> str | None:
+    """The lead field a column header means, or ``None`` if it is not a lead field.
+
+    Case, spaces and punctuation are ignored (``"Loan Purpose"``,
+    ``"loan-purpose"`` and ``"LOAN_PURPOSE"`` all mean ``loan_purpose``).
+    """
+    folded = _NON_WORD.sub("_", header.lower()).strip("_")
+    if folded in _KNOWN:
+        return folded
+    return HEADER_ALIASES.get(folded)
+
+
+def _unknown_column(header: str) -> FieldError:
+    close = difflib.get_close_matches(
+        _NON_WORD.sub("_", header.lower()).strip("_"), COLUMNS, n=1, cutoff=0.7
+    )
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return FieldError(header, None, f"is not a lead column{hint}")
+
+
+def map_columns(headers: Iterable[str], *, ignore_unknown: bool = False) -> dict[str, str]:
+    """Map each header to its lead field, checking the header as a whole.
+
+    Returns ``{header: field}`` for the headers that are lead fields. Raises
+    :class:`ValidationError` listing every unknown column (unless
+    ``ignore_unknown``) and every field given by two columns.
+    """
+    mapping: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for header in headers:
+        field = canonical_column(header)
+        if field is None:
+            if not ignore_unknown:
+                errors.append(_unknown_column(header))
+            continue
+        if field in seen:
+            errors.append(
+                FieldError(field, None, f"is given by two columns: {seen[field]!r} and {header!r}")
+            )
+            continue
+        seen[field] = header
+        mapping[header] = field
+    if errors:
+        raise ValidationError(errors)
+    return mapping
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@attrs.frozen(kw_only=True)
+class LeadDraft:
+    """A validated row: what a new lead will be made of.
+
+    ``stage`` is the requested initial stage key (``None``: the playbook's
+    initial stage) and ``assignee_id`` a requested assignee (``None``: routing
+    decides). Whether the request is honoured is the application's decision
+    (an admin override, DESIGN D7).
+    """
+
+    contact: ContactDetails
+    attributes: LeadAttributes
+    stage: str | None = None
+    assignee_id: int | None = None
+
+
+# --------------------------------------------------------------------------- parsers
+
+
+def _name(raw: str) -> str:
+    return parse_text(raw, max_length=100)
+
+
+def _long_text(raw: str) -> str:
+    return parse_text(raw, max_length=500)
+
+
+def _source(raw: str) -> str:
+    if not KEY_PATTERN.fullmatch(raw):
+        raise BadValue("is not a lead source key: keys use letters, digits and _ only")
+    return raw
+
+
+def _user_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
+        raise BadValue("is not a user id: use the user's positive whole-number id")
+    return int(raw)
+
+
+def _external_id(raw: str) -> str:
+    return parse_text(raw, max_length=200)
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "first_name": _name,
+    "last_name": _name,
+    "email": parse_email,
+    "cell_phone": parse_phone,
+    "lead_source": _source,
+    "referred_by": parse_text,
+    "loan_purpose": LOAN_PURPOSES.parse,
+    "loan_amount": parse_money,
+    "property_type": PROPERTY_TYPES.parse,
+    "occupancy": OCCUPANCIES.parse,
+    "credit_rating": CREDIT_RATINGS.parse,
+    "estimated_purchase_price": parse_money,
+    "down_payment": parse_money,
+    "desired_timeframe": TIMEFRAMES.parse,
+    "already_found_home": YES_NO_UNKNOWN.parse,
+    "first_time_buyer": YES_NO_UNKNOWN.parse,
+    "veteran": YES_NO_UNKNOWN.parse,
+    "property_address": _long_text,
+    "property_state": parse_state,
+    "property_zip": parse_zip,
+    "external_id": _external_id,
+    "lead_stage": _name,
+    "assignee_id": _user_id,
+}
+_SYSTEM_MESSAGE = "is system-generated and cannot be set by an import or form; leave it out"
+_LEAD_FIELDS = (
+    "loan_purpose",
+    "referred_by",
+    "loan_amount",
+    "property_type",
+    "occupancy",
+    "credit_rating",
+    "estimated_purchase_price",
+    "down_payment",
+    "desired_timeframe",
+    "already_found_home",
+    "first_time_buyer",
+    "veteran",
+    "property_address",
+    "property_state",
+    "property_zip",
+    "external_id",
+)
+
+
+def _fold_name(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+class RowValidator:
+    """Validates many rows with the same options; build it once per file or form.
+
+    * ``source``: the lead source of every row (an import's file-level
+      source). A row may then leave ``lead_source`` blank; a row naming a
+      different source is refused.
+    * ``sources``: the configured source keys. When given, a source outside
+      it is refused; when ``None`` only the key's shape is checked.
+    * ``stages``: the stage names a row may request, folded to lower case
+      with single spaces, mapped to stage keys (a playbook provides it).
+      When ``None`` a requested stage is refused, since nothing can check it.
+    * ``ignore_unknown``: skip columns that are not lead fields instead of
+      refusing the row.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: str | None = None,
+        sources: Collection[str] | None = None,
+        stages: Mapping[str, str] | None = None,
+        ignore_unknown: bool = False,
+    ) -> None:
+        if source is not None and (
+            not KEY_PATTERN.fullmatch(source) or (sources is not None and source not in sources)
+        ):
+            raise ValidationError(
+                [FieldError("lead_source", source, "is not a configured lead source")]
+            )
+        self.source = source
+        self.sources = frozenset(sources) if sources is not None else None
+        self.stages = dict(stages) if stages is not None else None
+        self.ignore_unknown = ignore_unknown
+        self._columns: dict[str, str | None] = {}
+
+    def _column(self, header: str) -> str | None:
+        try:
+            return self._columns[header]
+        except KeyError:
+            field = self._columns[header] = canonical_column(header)
+            return field
+
+    def validate(self, row: Mapping[str, str | None], row_number: int | None = None) -> LeadDraft:
+        """Validate one raw row; raise :class:`ValidationError` with every field error."""
+        values: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        given: dict[str, str] = {}
+        for header, cell in row.items():
+            field = self._column(header) if isinstance(header, str) else None
+            if field is None:
+                if not self.ignore_unknown:
+                    errors.append(_unknown_column(str(header)))
+                continue
+            if field in given:
+                errors.append(
+                    FieldError(
+                        field, cell, f"is given by two columns: {given[field]!r} and {header!r}"
+                    )
+                )
+                continue
+            given[field] = header
+            if cell is None:
+                continue
+            if not isinstance(cell, str):
+                cell = str(cell)
+            text = cell.strip()
+            if not text:
+                continue
+            if field in SYSTEM_COLUMNS:
+                errors.append(FieldError(field, cell, _SYSTEM_MESSAGE))
+                continue
+            try:
+                values[field] = _PARSERS[field](text)
+            except BadValue as exc:
+                errors.append(FieldError(field, cell, str(exc)))
+
+        failed = {e.field for e in errors}
+        for field in ("first_name", "last_name"):
+            if field not in values and field not in failed:
+                errors.append(FieldError(field, None, "is required"))
+        if (
+            "email" not in values
+            and "cell_phone" not in values
+            and not failed & {"email", "cell_phone"}
+        ):
+            errors.append(
+                FieldError(
+                    "email",
+                    None,
+                    "is required when there is no cell_phone: give an email or a cell phone "
+                    "(either one is enough)",
+                )
+            )
+        source = self._resolve_source(values.get("lead_source"), failed, errors)
+        stage = self._resolve_stage(values.get("lead_stage"), errors)
+
+        if errors:
+            errors.sort(key=lambda e: _ORDER.get(e.field, len(_ORDER)))
+            raise ValidationError(errors, row=row_number)
+        assert source is not None
+        attributes = LeadAttributes(
+            source=source, **{f: values[f] for f in _LEAD_FIELDS if f in values}
+        )
+        contact = ContactDetails(
+            first_name=values["first_name"],
+            last_name=values["last_name"],
+            email=values.get("email"),
+            cell_phone=values.get("cell_phone"),
+        )
+        return LeadDraft(
+            contact=contact,
+            attributes=attributes,
+            stage=stage,
+            assignee_id=values.get("assignee_id"),
+        )
+
+    def _resolve_source(
+        self,
+        given: str | None,
+        failed: set[str],
+        errors: list[FieldError],
+    ) -> str | None:
+        if "lead_source" in failed:
+            return None
+        if given is None:
+            if self.source is None:
+                errors.append(
+                    FieldError("lead_source", None, "is required: name a configured lead source")
+                )
+            return self.source
+        if self.source is not None and given != self.source:
+            errors.append(
+                FieldError(
+                    "lead_source",
+                    given,
+                    f"differs from the file's lead source {self.source!r}; "
+                    "leave it blank or use the same source",
+                )
+            )
+            return None
+        if self.sources is not None and given not in self.sources:
+            known = ", ".join(sorted(self.sources)) or "none configured"
+            errors.append(
+                FieldError("lead_source", given, f"is not a configured lead source ({known})")
+            )
+            return None
+        return given
+
+    def _resolve_stage(self, given: str | None, errors: list[FieldError]) -> str | None:
+        if given is None:
+            return None
+        if self.stages is None:
+            errors.append(
+                FieldError("lead_stage", given, "cannot be set here: no playbook to check it")
+            )
+            return None
+        key = self.stages.get(_fold_name(given))
+        if key is None:
+            allowed = ", ".join(sorted(set(self.stages.values())))
+            errors.append(FieldError("lead_stage", given, f"is not a stage (allowed: {allowed})"))
+        return key
+
+
+def validate_row(
+    row: Mapping[str, str | None],
+    *,
+    source: str | None = None,
+    sources: Collection[str] | None = None,
+    stages: Mapping[str, str] | None = None,
+    ignore_unknown: bool = False,
+    row_number: int | None = None,
+) -> LeadDraft:
+    """Validate one raw row; see :class:`RowValidator` for the options.
+
+    Raises :class:`~leadflow.errors.ValidationError` listing every field
+    error of the row (with ``row_number`` when given).
+    """
+    validator = RowValidator(
+        source=source, sources=sources, stages=stages, ignore_unknown=ignore_unknown
+    )
+    return validator.validate(row, row_number)
+
+
+# --------------------------------------------------------------------------- the inverse
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def to_row(draft: LeadDraft, *, stage_label: str | None = None) -> dict[str, str]:
+    """The raw row (every column of :data:`COLUMNS`) that validates back to ``draft``.
+
+    ``stage_label`` is written in ``lead_stage`` when the draft requests a
+    stage (defaults to the stage key).
+    """
+    a, c = draft.attributes, draft.contact
+    row = {
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "email": _cell(c.email),
+        "cell_phone": _cell(c.cell_phone),
+        "lead_source": a.source,
+    }
+    for field in _LEAD_FIELDS:
+        row[field] = _cell(getattr(a, field))
+    row["lead_stage"] = "" if draft.stage is None else (stage_label or draft.stage)
+    row["assignee_id"] = _cell(draft.assignee_id)
+    return {column: row[column] for column in COLUMNS}
