@@ -19,6 +19,7 @@ field, the offending value and (for batch input) the row.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import attrs
 
@@ -37,6 +38,8 @@ _MAX_SHOWN_VALUE = 60
 
 def show_value(value: object) -> str:
     """Render an offending value for a message: quoted, shortened if long."""
+    if isinstance(value, date):  # datetimes too: ISO reads better than repr
+        return value.isoformat()
     text = repr(value) if not isinstance(value, str) else value
     if len(text) > _MAX_SHOWN_VALUE:
         text = text[: _MAX_SHOWN_VALUE - 3] + "..."

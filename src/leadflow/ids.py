@@ -2,7 +2,7 @@
 
 The core never reads the clock nor a random source: the caller passes ``now``
 and the entropy. :func:`uuid7` is therefore deterministic, which makes tests
-exact; an application service passes ``os.urandom(10)``.
+exact; an application service passes ten fresh random bytes.
 """
 
 from __future__ import annotations
