@@ -288,4 +288,6 @@ class Choices(Generic[E]):
         if close:
             hint = " Did you mean " + " or ".join(repr(self._folded_labels[c]) for c in close) + "?"
         allowed = ", ".join(self._labels)
+        if len(self._labels) < len(self.enum_type):
+            allowed += " (or leave it blank)"
         raise BadValue(f"is not a {self.label}.{hint} Allowed: {allowed}")

@@ -1,0 +1,69 @@
+"""The README's commands and examples, and the examples/ scripts, work as written."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def fenced(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_readme_python_example_prints_what_the_readme_says() -> None:
+    (code,) = fenced(README, "python")
+    (expected,) = fenced(README, "text")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    assert out.getvalue() == expected
+
+
+def test_readme_test_command_is_the_one_ci_runs() -> None:
+    commands = fenced(README, "sh")
+    test_command = next(c.strip() for c in commands if "pytest" in c)
+    assert test_command == (
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    )
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for step in ("python3 -m venv", ".venv/bin/pip install --quiet -e '.[test]'"):
+        assert step in ci
+    assert ci.rstrip().endswith(".venv/bin/python -m pytest")
+
+
+def test_readme_install_command_runs_the_example() -> None:
+    install = next(c.strip() for c in fenced(README, "sh") if "pytest" not in c)
+    assert install.endswith(".venv/bin/python examples/validate_csv.py")
+
+
+def test_validate_csv_example_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "validate_csv.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "4 accepted, 2 refused"
+    assert "row 1: ok Annie Quince <annie.quince@example.com>" in lines[0]
+    assert any(line.startswith("row 4: REFUSED property_zip = '2134'") for line in lines)
+    assert any(line.startswith("row 5: REFUSED last_name: is required") for line in lines)
+
+
+def test_validate_csv_example_refuses_an_unmappable_header(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("First Name,Colour\nAnn,blue\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "validate_csv.py"), str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "Colour: is not a lead column" in result.stderr
