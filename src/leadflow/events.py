@@ -19,7 +19,7 @@ Changed"); :meth:`Event.describe` gives the one-line text of the activity tab.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -27,7 +27,7 @@ from uuid import UUID
 import attrs
 
 from leadflow.errors import FieldError, ValidationError
-from leadflow.model import Origin
+from leadflow.model import FollowUp, FollowUpStatus, Lead, Origin, StageChange
 
 __all__ = [
     "EVENT_TYPES",
@@ -35,16 +35,22 @@ __all__ = [
     "Claimed",
     "Event",
     "FieldChange",
+    "FollowUpClosed",
     "FollowUpScheduled",
     "LeadAssigned",
     "LeadCreated",
     "LeadEvent",
+    "LeadKilled",
     "LeadReassigned",
     "LeadStageChanged",
     "LeadUpdated",
     "NoteAdded",
     "OutcomeLogged",
+    "ReleaseScheduled",
     "Released",
+    "Signal",
+    "apply_event",
+    "apply_events",
 ]
 
 
@@ -174,9 +180,13 @@ class LeadStageChanged(LeadEvent):
 
     from_stage: str
     to_stage: str
+    backward: bool = False
+    outcome: str | None = None
 
     def describe(self) -> str:
-        return f"Changed from {self.from_stage} to {self.to_stage}."
+        outcome = f" (outcome: {self.outcome})" if self.outcome else ""
+        back = " (moved back)" if self.backward else ""
+        return f"Changed from {self.from_stage} to {self.to_stage}{outcome}{back}."
 
 
 @attrs.frozen(kw_only=True)
@@ -187,11 +197,20 @@ class OutcomeLogged(LeadEvent):
     label: ClassVar[str] = "Outcome Logged"
 
     disposition: str
+    channel: str
+    direction: str
+    contact_attempt: bool = False
+    report: str | None = None
+    snoozed_until: datetime | None = None
     note: str | None = None
 
     def describe(self) -> str:
-        note = f" Note: {self.note}" if self.note else ""
-        return f"Outcome: {self.disposition}.{note}"
+        parts = [f"Outcome: {self.disposition} ({self.direction} {self.channel})."]
+        if self.snoozed_until is not None:
+            parts.append(f"Out of the queue until {self.snoozed_until.isoformat()}.")
+        if self.note:
+            parts.append(f"Note: {self.note}")
+        return " ".join(parts)
 
 
 @attrs.frozen(kw_only=True)
@@ -242,12 +261,71 @@ class FollowUpScheduled(LeadEvent):
     kind: ClassVar[str] = "follow_up_scheduled"
     label: ClassVar[str] = "Follow-up Scheduled"
 
-    due: datetime = attrs.field(validator=_aware)
-    subject: str
-    notes: str | None = None
+    follow_up: FollowUp
 
     def describe(self) -> str:
-        return f"{self.subject} follow-up due {self.due.isoformat()}."
+        f = self.follow_up
+        notes = f" Notes: {f.notes}" if f.notes else ""
+        return f"{f.subject} {f.kind} due {f.due.isoformat()}.{notes}"
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpClosed(LeadEvent):
+    """A follow-up was done (or cancelled); it no longer holds or heads the queue."""
+
+    kind: ClassVar[str] = "follow_up_closed"
+    label: ClassVar[str] = "Follow-up Closed"
+
+    follow_up_id: UUID
+    status: FollowUpStatus
+
+    def describe(self) -> str:
+        return f"Follow-up {self.follow_up_id} {self.status}."
+
+
+@attrs.frozen(kw_only=True)
+class ReleaseScheduled(LeadEvent):
+    """The lead stays with its owner until ``release_at``, then goes to the pool."""
+
+    kind: ClassVar[str] = "release_scheduled"
+    label: ClassVar[str] = "Release Scheduled"
+
+    release_at: datetime = attrs.field(validator=_aware)
+    reason: str
+
+    def describe(self) -> str:
+        return f"Held until {self.release_at.isoformat()}, then released: {self.reason}."
+
+
+@attrs.frozen(kw_only=True)
+class LeadKilled(LeadEvent):
+    """The lead reached a kill stage: it leaves every queue and every automation."""
+
+    kind: ClassVar[str] = "lead_killed"
+    label: ClassVar[str] = "Lead Killed"
+
+    stage: str
+
+    def describe(self) -> str:
+        return f"Killed by stage {self.stage}: out of every queue and automation."
+
+
+@attrs.frozen(kw_only=True)
+class Signal(LeadEvent):
+    """A named event for the host (``notify_underwriter``, ``kpi_offer_made``...).
+
+    The playbook names it; the host turns it into a text, a KPI credit or a
+    form. It changes nothing on the lead.
+    """
+
+    kind: ClassVar[str] = "signal"
+    label: ClassVar[str] = "Signal"
+
+    name: str
+    stage: str
+
+    def describe(self) -> str:
+        return f"Signal {self.name} (stage {self.stage})."
 
 
 #: Every event class by its ``kind``, for stores that persist events.
@@ -264,5 +342,92 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         Claimed,
         Released,
         FollowUpScheduled,
+        FollowUpClosed,
+        ReleaseScheduled,
+        LeadKilled,
+        Signal,
     )
 }
+
+
+# --------------------------------------------------------------------------- applying events
+
+
+def apply_event(lead: Lead, event: Event) -> Lead:
+    """The lead after ``event``: the one place where lead facts change.
+
+    Core transitions decide which events happen and fold them over the lead
+    with this function, so the events returned always describe exactly what
+    changed, and a store can rebuild a lead from its activity log. Every
+    event sets ``updated_at``; an event by a person (``actor`` not ``None``)
+    also sets ``last_touched_at``. A :class:`Signal` changes nothing else.
+    """
+    if isinstance(event, NoteAdded) and event.lead_id != lead.lead_id:
+        raise ValidationError(
+            [FieldError("lead_id", str(event.lead_id), f"note is not for lead {lead.lead_id}")]
+        )
+    if isinstance(event, LeadEvent) and event.lead_id != lead.lead_id:
+        raise ValidationError(
+            [FieldError("lead_id", str(event.lead_id), f"event is not for lead {lead.lead_id}")]
+        )
+    changes: dict[str, Any] = {"updated_at": max(lead.updated_at, event.at)}
+    if event.actor is not None:
+        changes["last_touched_at"] = event.at
+    if isinstance(event, LeadStageChanged):
+        changes["stage"] = event.to_stage
+        changes["stage_entered_at"] = event.at
+        changes["release_at"] = None  # a pending hold ends when the lead moves on
+        changes["outcome"] = event.outcome
+        changes["stage_history"] = (
+            *lead.stage_history,
+            StageChange(
+                from_stage=event.from_stage,
+                to_stage=event.to_stage,
+                at=event.at,
+                actor=event.actor,
+                backward=event.backward,
+                outcome=event.outcome,
+            ),
+        )
+    elif isinstance(event, OutcomeLogged):
+        changes["last_outcome"] = event.disposition
+        changes["snoozed_until"] = event.snoozed_until
+        if event.contact_attempt:
+            changes["contact_attempts"] = lead.contact_attempts + 1
+            changes["last_attempt_at"] = event.at
+            if lead.first_attempt_at is None:
+                changes["first_attempt_at"] = event.at
+        if event.report is not None:
+            changes["reports"] = (*lead.reports, event.report)
+    elif isinstance(event, FollowUpScheduled):
+        changes["follow_ups"] = (*lead.follow_ups, event.follow_up)
+    elif isinstance(event, FollowUpClosed):
+        changes["follow_ups"] = tuple(
+            attrs.evolve(f, status=event.status) if f.follow_up_id == event.follow_up_id else f
+            for f in lead.follow_ups
+        )
+    elif isinstance(event, ReleaseScheduled):
+        changes["release_at"] = event.release_at
+    elif isinstance(event, Released):
+        changes["assignee_id"] = None
+        changes["release_at"] = None
+    elif isinstance(event, LeadKilled):
+        changes["killed_at"] = event.at
+        changes["snoozed_until"] = None
+        changes["release_at"] = None
+    elif isinstance(event, LeadAssigned):
+        changes["assignee_id"] = event.assignee_id
+    elif isinstance(event, LeadReassigned):
+        changes["assignee_id"] = event.to_assignee
+        changes["release_at"] = None
+    elif isinstance(event, Claimed):
+        changes["assignee_id"] = event.user_id
+        changes["release_at"] = None
+    return attrs.evolve(lead, **changes)
+
+
+def apply_events(lead: Lead, events: Iterable[Event]) -> Lead:
+    """Fold :func:`apply_event` over ``events`` in order."""
+    for event in events:
+        lead = apply_event(lead, event)
+    return lead

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Collection, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -30,11 +30,18 @@ import attrs
 from leadflow.errors import FieldError, ValidationError
 
 __all__ = [
+    "EVENT_DURATIONS",
+    "EVENT_SUBJECTS",
     "KEY_PATTERN",
+    "TASK_SUBJECTS",
     "Contact",
     "ContactDetails",
     "CreditRating",
     "DesiredTimeframe",
+    "FollowUp",
+    "FollowUpKind",
+    "FollowUpStatus",
+    "FollowUpSubject",
     "Lead",
     "LeadAttributes",
     "License",
@@ -43,8 +50,10 @@ __all__ = [
     "Occupancy",
     "Origin",
     "Permission",
+    "Priority",
     "PropertyType",
     "Role",
+    "StageChange",
     "Team",
     "User",
     "YesNoUnknown",
@@ -315,6 +324,124 @@ class LeadAttributes:
     external_id: str | None = None
 
 
+# --------------------------------------------------------------------------- follow-ups
+
+
+class FollowUpKind(enum.StrEnum):
+    """A scheduled event (a call or meeting at a time) or a task (something due)."""
+
+    EVENT = "event"
+    TASK = "task"
+
+
+class FollowUpSubject(enum.StrEnum):
+    """What the follow-up is. Events are Call or Meeting; tasks any but Meeting."""
+
+    CALL = "Call"
+    MEETING = "Meeting"
+    EMAIL = "Email"
+    LETTER = "Letter"
+    QUOTE = "Quote"
+    OTHER = "Other"
+
+
+class Priority(enum.StrEnum):
+    HIGH = "High"
+    NORMAL = "Normal"
+    LOW = "Low"
+
+    @property
+    def rank(self) -> int:
+        """0 for High, 1 for Normal, 2 for Low: sort ascending to put High first."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.HIGH: 0, Priority.NORMAL: 1, Priority.LOW: 2}
+
+
+class FollowUpStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+#: The subjects a scheduled event may have.
+EVENT_SUBJECTS = frozenset({FollowUpSubject.CALL, FollowUpSubject.MEETING})
+#: The subjects a task may have.
+TASK_SUBJECTS = frozenset(FollowUpSubject) - {FollowUpSubject.MEETING}
+#: The durations a scheduled event may have.
+EVENT_DURATIONS = (timedelta(minutes=15), timedelta(minutes=30), timedelta(minutes=60))
+
+
+@attrs.frozen(kw_only=True)
+class FollowUp:
+    """A follow-up on a lead (DESIGN D5).
+
+    * A scheduled **event**: subject Call or Meeting, ``due`` is its start,
+      ``duration`` 15, 30 or 60 minutes, ``notes`` shown beside it in the
+      queue.
+    * A **task**: subject Call, Email, Letter, Quote or Other, ``due`` date
+      and time, ``status``, ``assignee_id`` and ``priority``.
+
+    An open follow-up whose ``due`` is in the future keeps the lead out of the
+    queue; once due it puts the lead first in the queue.
+    """
+
+    follow_up_id: UUID
+    kind: FollowUpKind
+    subject: FollowUpSubject
+    due: datetime = attrs.field(validator=_aware)
+    notes: str | None = None
+    duration: timedelta | None = None
+    assignee_id: int | None = None
+    priority: Priority = Priority.NORMAL
+    status: FollowUpStatus = FollowUpStatus.OPEN
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[FieldError] = []
+        if self.kind is FollowUpKind.EVENT:
+            if self.subject not in EVENT_SUBJECTS:
+                problems.append(
+                    FieldError("subject", str(self.subject), "an event is a Call or a Meeting")
+                )
+            if self.duration not in EVENT_DURATIONS:
+                problems.append(
+                    FieldError("duration", self.duration, "an event lasts 15, 30 or 60 minutes")
+                )
+        else:
+            if self.subject not in TASK_SUBJECTS:
+                problems.append(
+                    FieldError(
+                        "subject",
+                        str(self.subject),
+                        "a task is a Call, Email, Letter, Quote or Other",
+                    )
+                )
+            if self.duration is not None:
+                problems.append(FieldError("duration", self.duration, "a task has no duration"))
+        if problems:
+            raise ValidationError(problems)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is FollowUpStatus.OPEN
+
+
+@attrs.frozen(kw_only=True)
+class StageChange:
+    """One entry of a lead's stage history."""
+
+    from_stage: str
+    to_stage: str
+    at: datetime = attrs.field(validator=_aware)
+    actor: int | None
+    backward: bool = False
+    outcome: str | None = None
+
+
+# --------------------------------------------------------------------------- leads
+
+
 @attrs.frozen(kw_only=True)
 class Lead:
     """One sales opportunity with one contact.
@@ -323,7 +450,24 @@ class Lead:
     ``contact_id``, ``created_at`` and ``updated_at`` (timezone-aware; no
     input may set them), ``origin``, ``assignee_id`` (``None`` while
     unassigned) and ``stage`` (a stage key of the organisation's playbook).
-    Everything else is in :attr:`attributes`.
+    Everything a person or file may set is in :attr:`attributes`.
+
+    The lifecycle facts later rules read are kept here too, and only
+    changed by events (see :func:`leadflow.events.apply_event`):
+
+    * ``stage_entered_at`` -- when the current stage began (``None``: at creation);
+    * ``outcome`` -- the outcome of a stage that needs one (Closed: funded, ...);
+    * ``contact_attempts``, ``first_attempt_at``, ``last_attempt_at`` --
+      outbound attempts (calls, texts, emails) logged;
+    * ``last_touched_at`` -- the last activity logged by any person (system
+      activity such as aging does not count);
+    * ``last_outcome`` -- the last disposition logged;
+    * ``reports`` -- report kinds logged, in order (``"wrong_number"``...);
+    * ``snoozed_until`` -- out of the queue until then;
+    * ``follow_ups`` -- every follow-up, open or not;
+    * ``stage_history`` -- every stage change;
+    * ``killed_at`` -- set once a kill stage is reached; nothing changes after;
+    * ``release_at`` -- when a held lead goes back to the pool.
     """
 
     lead_id: UUID
@@ -334,6 +478,19 @@ class Lead:
     stage: str = attrs.field(validator=_key)
     origin: Origin = Origin.MANUAL
     assignee_id: int | None = None
+    stage_entered_at: datetime | None = None
+    outcome: str | None = None
+    contact_attempts: int = 0
+    first_attempt_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    last_touched_at: datetime | None = None
+    last_outcome: str | None = None
+    reports: tuple[str, ...] = ()
+    snoozed_until: datetime | None = None
+    follow_ups: tuple[FollowUp, ...] = ()
+    stage_history: tuple[StageChange, ...] = ()
+    killed_at: datetime | None = None
+    release_at: datetime | None = None
 
     @property
     def source(self) -> str:
@@ -342,6 +499,21 @@ class Lead:
     @property
     def loan_purpose(self) -> LoanPurpose:
         return self.attributes.loan_purpose
+
+    @property
+    def killed(self) -> bool:
+        return self.killed_at is not None
+
+    @property
+    def in_stage_since(self) -> datetime:
+        return self.stage_entered_at or self.created_at
+
+    def report_count(self, kind: str) -> int:
+        return self.reports.count(kind)
+
+    @property
+    def open_follow_ups(self) -> tuple[FollowUp, ...]:
+        return tuple(f for f in self.follow_ups if f.is_open)
 
 
 # --------------------------------------------------------------------------- users and teams
