@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -24,7 +24,7 @@ from leadflow.events import (
     OutcomeLogged,
     Released,
 )
-from leadflow.model import Origin
+from leadflow.model import FollowUp, FollowUpKind, FollowUpSubject, Origin
 
 AT = datetime(2026, 2, 5, 16, 12, tzinfo=UTC)
 LEAD = UUID(int=1)
@@ -42,6 +42,10 @@ def test_every_d9_activity_has_a_kind() -> None:
         "claimed",
         "released",
         "follow_up_scheduled",
+        "follow_up_closed",
+        "release_scheduled",
+        "lead_killed",
+        "signal",
     }
     assert all(cls.kind == kind for kind, cls in EVENT_TYPES.items())
 
@@ -96,8 +100,18 @@ def test_events_describe_what_happened() -> None:
             "Lead opportunity details updated: loan_amount: (blank) -> 250000.00.",
         ),
         (
-            OutcomeLogged(at=AT, actor=7, lead_id=LEAD, disposition="left_vm", note="Tried again"),
-            "Outcome: left_vm. Note: Tried again",
+            OutcomeLogged(
+                at=AT,
+                actor=7,
+                lead_id=LEAD,
+                disposition="left_vm",
+                channel="call",
+                direction="outbound",
+                snoozed_until=AT,
+                note="Tried again",
+            ),
+            "Outcome: left_vm (outbound call). Out of the queue until 2026-02-05T16:12:00+00:00."
+            " Note: Tried again",
         ),
         (NoteAdded(at=AT, actor=7, contact_id=UUID(int=2), text="Call back"), "Note: Call back"),
         (Claimed(at=AT, actor=7, lead_id=LEAD, user_id=7), "Claimed by user 7."),
@@ -106,8 +120,20 @@ def test_events_describe_what_happened() -> None:
             "Released to the pool from user 7: offer rejected 7 days.",
         ),
         (
-            FollowUpScheduled(at=AT, actor=7, lead_id=LEAD, due=AT, subject="Call"),
-            "Call follow-up due 2026-02-05T16:12:00+00:00.",
+            FollowUpScheduled(
+                at=AT,
+                actor=7,
+                lead_id=LEAD,
+                follow_up=FollowUp(
+                    follow_up_id=UUID(int=5),
+                    kind=FollowUpKind.EVENT,
+                    subject=FollowUpSubject.CALL,
+                    due=AT,
+                    duration=timedelta(minutes=15),
+                    notes="Rate lock",
+                ),
+            ),
+            "Call event due 2026-02-05T16:12:00+00:00. Notes: Rate lock",
         ),
     ]
     for event, text in cases:

@@ -127,7 +127,10 @@ def test_match_contact_never_matches_on_missing_values() -> None:
     assert match_contact(no_email, [other], MatchScope.ORGANIZATION) is None
 
 
-@given(st.lists(lfst.contacts(owners=[1, 2, 3]), max_size=8), st.randoms())
+@given(
+    st.lists(lfst.contacts(owners=[1, 2, 3]), max_size=8, unique_by=lambda c: c.contact_id),
+    st.randoms(),
+)
 def test_match_contact_does_not_depend_on_order(contacts: list[Contact], rnd: object) -> None:
     details = contacts[0].details if contacts else ANNIE
     shuffled = list(contacts)
