@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import re
 import subprocess
@@ -67,3 +68,19 @@ def test_validate_csv_example_refuses_an_unmappable_header(tmp_path: Path) -> No
     )
     assert result.returncode == 2
     assert "Colour: is not a lead column" in result.stderr
+
+
+def test_playbook_docs_match_the_preset_data() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "gen_playbooks", ROOT / "docs" / "gen_playbooks.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = (ROOT / "docs" / "playbooks.md").read_text(encoding="utf-8")
+    assert module.render(current) == current, (
+        "docs/playbooks.md is stale: run docs/gen_playbooks.py"
+    )
+    for needle in ("`wrong_number`", "needs 3 prior 'wrong_number' reports", "x 1/2", "1h", "48h"):
+        assert needle in current

@@ -19,6 +19,11 @@ from leadflow.errors import FieldError, ValidationError
 __all__ = ["format_duration", "parse_duration", "parse_interval", "scale_interval"]
 
 _UNITS = {
+    "s": "seconds",
+    "sec": "seconds",
+    "secs": "seconds",
+    "second": "seconds",
+    "seconds": "seconds",
     "m": "minutes",
     "min": "minutes",
     "mins": "minutes",
@@ -85,10 +90,12 @@ def parse_interval(text: str, *, field: str = "interval") -> relativedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """The shortest exact spelling: ``48h``, ``7d``, ``90m``, ``1d 12h``."""
+    """An exact spelling: hours below 3 days (``1h``, ``48h``), else days (``7d``, ``3d 12h``)."""
     seconds = int(value.total_seconds())
     if seconds == 0:
         return "0m"
+    if seconds < 3 * 86400 and seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         amount, seconds = divmod(seconds, size)

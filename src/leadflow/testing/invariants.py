@@ -97,10 +97,10 @@ def check_transition(old: Lead, new: Lead, events: Sequence[Event]) -> None:
 
 def check_forward_only(playbook: Playbook, stages: Iterable[str]) -> None:
     """Along a sequence of stages reached by dispositions, the stage order never decreases."""
-    previous = None
+    last_key, last_order = "", None
     for key in stages:
         order = playbook.stage(key).order
-        assert previous is None or order >= previous[1], (
-            f"stage went back from {previous[0]} (order {previous[1]}) to {key} (order {order})"
+        assert last_order is None or order >= last_order, (
+            f"stage went back from {last_key} (order {last_order}) to {key} (order {order})"
         )
-        previous = (key, order)
+        last_key, last_order = key, order

@@ -1,0 +1,586 @@
+"""Playbooks from TOML files and plain dicts, and back to dicts.
+
+The TOML format is documented in ``docs/playbook-toml.md``. In short: a file
+names its ``key`` and ``name`` and either lists every ``[[stages]]`` and
+``[[dispositions]]`` itself, or ``extends`` a preset (or another playbook
+file) and renames, disables and adds to it.
+
+Every problem in a file is reported at once, in one
+:class:`~leadflow.errors.ConfigError` whose ``problems`` name the file, the
+table and the key::
+
+    my.toml: stages[2].effect: unknown key 'kil' (did you mean 'kill'?)
+    my.toml: dispositions[0].snooze: '1 hr x' is not a duration: write e.g. '48h' ...
+    my.toml: playbook 'my_pipeline': disposition 'x': moves to stage 'y', which does not exist
+
+Structuring is done by a private :mod:`cattrs` converter built once by
+:func:`_make_converter`; callers never register hooks on it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import functools
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn
+
+from leadflow.errors import ConfigError, ValidationError
+from leadflow.stages.durations import format_duration, parse_duration
+from leadflow.stages.guards import (
+    ApprovalWhileNew,
+    Guard,
+    MinReports,
+    RequiresNote,
+    RequiresPermission,
+)
+from leadflow.stages.playbook import (
+    Category,
+    Channel,
+    Direction,
+    Disposition,
+    FollowUpRule,
+    Ownership,
+    Playbook,
+    Stage,
+)
+from leadflow.stages.presets import PRESETS, preset
+
+__all__ = ["load_playbook", "playbook_from_dict", "playbook_from_toml", "playbook_to_dict"]
+
+#: The ``type`` tag of each guard in a file.
+_GUARD_TYPES: Mapping[str, type[Any]] = {
+    "min_reports": MinReports,
+    "approval_while_new": ApprovalWhileNew,
+    "requires_permission": RequiresPermission,
+    "requires_note": RequiresNote,
+}
+_GUARD_TAGS: Mapping[type[Any], str] = {cls: tag for tag, cls in _GUARD_TYPES.items()}
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+
+
+@attrs.frozen(kw_only=True)
+class _PlaybookFile:
+    """A playbook file's top-level table, as written (before ``extends`` is applied)."""
+
+    key: str
+    name: str
+    description: str = ""
+    extends: str | None = None
+    rename: dict[str, str] | None = None
+    disable: tuple[str, ...] | None = None
+    disable_dispositions: tuple[str, ...] | None = None
+    stages: tuple[Stage, ...] = ()
+    dispositions: tuple[Disposition, ...] = ()
+    follow_up: FollowUpRule | None = None
+
+
+class _Invalid(ValueError):
+    """A value of the wrong type or form; the message is shown as written."""
+
+
+# ---------------------------------------------------------------------- public API
+
+
+def load_playbook(source: str | os.PathLike[str]) -> Playbook:
+    """The playbook ``source`` names: a preset's name, or the path of a TOML file.
+
+    A name in :data:`~leadflow.stages.presets.PRESETS` (``"investor"``) gives
+    that preset; anything else is read as a playbook TOML file. A missing or
+    unreadable file, invalid TOML and every problem in the playbook raise one
+    :class:`~leadflow.errors.ConfigError` naming the file.
+    """
+    if isinstance(source, str) and source in PRESETS:
+        return preset(source)
+    path = Path(source)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file, and not a preset (presets: {', '.join(PRESETS)})")
+    return _load_file(path, chain=())
+
+
+def playbook_from_toml(text: str, *, origin: str = "<string>") -> Playbook:
+    """The playbook written in the TOML ``text``.
+
+    ``origin`` names the text in messages; when it is a file path, a relative
+    ``extends`` path is taken relative to that file's directory.
+    """
+    return _from_toml(text, origin=origin, chain=())
+
+
+def playbook_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") -> Playbook:
+    """The playbook described by ``data``, a mapping shaped like the TOML format.
+
+    ``origin`` names the data in messages (and anchors a relative ``extends``
+    path, as for :func:`playbook_from_toml`).
+    """
+    return _from_dict(data, origin=origin, chain=())
+
+
+def playbook_to_dict(playbook: Playbook) -> dict[str, Any]:
+    """``playbook`` as plain TOML-compatible data; :func:`playbook_from_dict` reverses it.
+
+    Durations become strings (``"48h"``), the follow-up scale a fraction
+    string (``"1/2"``), enums their values and guards tables tagged by
+    ``type``. Keys left at their default are omitted.
+    """
+    converter = _converter()
+    data: dict[str, Any] = {"key": playbook.key, "name": playbook.name}
+    if playbook.description:
+        data["description"] = playbook.description
+    data["stages"] = [converter.unstructure(s, Stage) for s in playbook.stages]
+    if playbook.dispositions:
+        data["dispositions"] = [
+            converter.unstructure(d, Disposition) for d in playbook.dispositions
+        ]
+    if playbook.follow_up != FollowUpRule():
+        data["follow_up"] = converter.unstructure(playbook.follow_up, FollowUpRule)
+    plain: dict[str, Any] = _plain(data)
+    return plain
+
+
+# ---------------------------------------------------------------------- loading
+
+
+def _load_file(path: Path, *, chain: tuple[Path, ...]) -> Playbook:
+    origin = str(path)
+    try:
+        resolved = path.resolve()
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{origin}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{origin}: is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{origin}: cannot be read ({exc.strerror or exc})") from None
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise ConfigError(f"{origin}: 'extends' goes round in a circle ({cycle})")
+    return _from_toml(text, origin=origin, chain=(*chain, resolved))
+
+
+def _from_toml(text: str, *, origin: str, chain: tuple[Path, ...]) -> Playbook:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = _TOML_POSITION.match(message)
+        if where is None:
+            raise ConfigError(f"{origin}: invalid TOML: {message}") from None
+        raise ConfigError(
+            f"{origin}: line {where['line']}, column {where['column']}: "
+            f"invalid TOML: {where['message']}"
+        ) from None
+    return _from_dict(data, origin=origin, chain=chain)
+
+
+def _from_dict(data: Mapping[str, Any], *, origin: str, chain: tuple[Path, ...]) -> Playbook:
+    try:
+        written = _converter().structure(data, _PlaybookFile)
+    except Exception as exc:  # every structuring failure becomes one ConfigError
+        raise ConfigError(_format(origin, _structure_problems(exc, ""))) from None
+
+    if written.extends is None:
+        problems = [
+            (name, "is only allowed with 'extends'")
+            for name in ("rename", "disable", "disable_dispositions")
+            if getattr(written, name) is not None
+        ]
+        if problems:
+            raise ConfigError(_format(origin, problems))
+        return _build(
+            origin,
+            key=written.key,
+            name=written.name,
+            description=written.description,
+            stages=written.stages,
+            dispositions=written.dispositions,
+            follow_up=written.follow_up or FollowUpRule(),
+        )
+    base = _base(written.extends, origin=origin, chain=chain)
+    return _extend(base, written, origin=origin)
+
+
+def _base(extends: str, *, origin: str, chain: tuple[Path, ...]) -> Playbook:
+    """The playbook ``extends`` names: a preset, or a file relative to ``origin``'s directory."""
+    if extends in PRESETS:
+        return preset(extends)
+    path = Path(origin).parent / extends
+    if not path.is_file():
+        raise ConfigError(
+            f"{origin}: extends: {extends!r} is neither a preset ({', '.join(PRESETS)}) "
+            f"nor a playbook file (no file at {path})"
+        )
+    return _load_file(path, chain=chain)
+
+
+def _extend(base: Playbook, written: _PlaybookFile, *, origin: str) -> Playbook:
+    """``base`` with the renames, disables and additions of ``written``, validated once."""
+    problems: list[tuple[str, str]] = []
+    about = f"of the base playbook {base.key!r}"
+    stage_keys = [s.key for s in base.stages]
+    disposition_keys = [d.key for d in base.dispositions]
+
+    renames = written.rename or {}
+    for key in renames:
+        if key not in stage_keys:
+            problems.append((_join("rename", key), _not_one(key, "a stage " + about, stage_keys)))
+    disabled = written.disable or ()
+    for index, key in enumerate(disabled):
+        if key not in stage_keys:
+            problems.append((f"disable[{index}]", _not_one(key, "a stage " + about, stage_keys)))
+    disabled_dispositions = written.disable_dispositions or ()
+    for index, key in enumerate(disabled_dispositions):
+        if key not in disposition_keys:
+            problems.append(
+                (
+                    f"disable_dispositions[{index}]",
+                    _not_one(key, "a disposition " + about, disposition_keys),
+                )
+            )
+    for index, stage in enumerate(written.stages):
+        if stage.key in stage_keys:
+            problems.append((f"stages[{index}].key", f"{stage.key!r} is already a stage {about}"))
+    for index, disposition in enumerate(written.dispositions):
+        if disposition.key in disposition_keys:
+            problems.append(
+                (
+                    f"dispositions[{index}].key",
+                    f"{disposition.key!r} is already a disposition {about}",
+                )
+            )
+    if problems:
+        raise ConfigError(_format(origin, problems))
+
+    # The same changes as Playbook.rename_stage, disable_stage, add_stage,
+    # disable_disposition and add_disposition, made at once so that the
+    # result is validated once (a stage and the dispositions that move to it
+    # may be disabled together).
+    stages = [
+        attrs.evolve(
+            stage,
+            label=renames.get(stage.key, stage.label),
+            enabled=stage.enabled and stage.key not in disabled,
+        )
+        for stage in base.stages
+    ]
+    dispositions = [
+        attrs.evolve(d, enabled=False) if d.key in disabled_dispositions else d
+        for d in base.dispositions
+    ]
+    return _build(
+        origin,
+        key=written.key,
+        name=written.name,
+        description=written.description,
+        stages=tuple(sorted((*stages, *written.stages), key=lambda s: s.order)),
+        dispositions=(*dispositions, *written.dispositions),
+        follow_up=written.follow_up or base.follow_up,
+    )
+
+
+def _build(origin: str, **fields: Any) -> Playbook:
+    """A :class:`Playbook`; its own validation problems are prefixed with ``origin``."""
+    try:
+        return Playbook(**fields)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {p}" for p in exc.problems) from None
+
+
+def _not_one(key: str, what: str, allowed: Iterable[str]) -> str:
+    return f"{key!r} is not {what} ({', '.join(allowed)})"
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def _format(origin: str, problems: Iterable[tuple[str, str]]) -> list[str]:
+    return [
+        f"{origin}: {path}: {message}" if path else f"{origin}: {message}"
+        for path, message in problems
+    ]
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    part = key if _BARE_KEY.fullmatch(key) else f'"{key}"'
+    return f"{path}.{part}" if path else part
+
+
+def _structure_problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
+    """One ``(table path, message)`` per problem in a structuring failure ``exc`` at ``path``."""
+    if isinstance(exc, ClassValidationError):
+        attributed, others = exc.group_exceptions()
+        problems: list[tuple[str, str]] = []
+        for sub, attribute_note in attributed:
+            if type(sub) is KeyError and sub.args == (attribute_note.name,):
+                problems.append((path, f"missing required key {attribute_note.name!r}"))
+            else:
+                problems.extend(_structure_problems(sub, _join(path, attribute_note.name)))
+        for sub in others:
+            problems.extend(_structure_problems(sub, path))
+        return problems
+    if isinstance(exc, IterableValidationError):
+        indexed, others = exc.group_exceptions()
+        problems = []
+        for sub, index_note in indexed:
+            problems.extend(_structure_problems(sub, _join(path, index_note.index)))
+        for sub in others:
+            problems.extend(_structure_problems(sub, path))
+        return problems
+    if isinstance(exc, BaseExceptionGroup):
+        return [p for sub in exc.exceptions for p in _structure_problems(sub, path)]
+    if isinstance(exc, ForbiddenExtraKeysError):
+        allowed = _allowed_keys(exc.cl)
+        return [(path, _unknown_key(key, allowed)) for key in sorted(exc.extra_fields)]
+    if isinstance(exc, _Invalid):
+        return [(path, str(exc))]
+    return [(path, f"is invalid ({type(exc).__name__}: {exc})")]
+
+
+def _allowed_keys(cls: type[Any]) -> list[str]:
+    keys = [f.name for f in attrs.fields(cls) if f.init]
+    return ["type", *keys] if cls in _GUARD_TAGS else keys
+
+
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+    return f"unknown key {key!r} (keys: {', '.join(allowed)})"
+
+
+def _show(value: object) -> str:
+    """``value`` as a person who wrote TOML would recognise it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
+# ---------------------------------------------------------------------- converter
+
+
+@functools.cache
+def _converter() -> cattrs.Converter:
+    """The one converter of this module, built on first use and never changed afterwards."""
+    return _make_converter()
+
+
+def _make_converter() -> cattrs.Converter:
+    """A new converter that structures playbook files strictly and unstructures playbooks."""
+    converter = cattrs.Converter(forbid_extra_keys=True, omit_if_default=True)
+
+    # Strict scalars: a TOML "false" string is not a bool, 1.0 is not an int.
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(timedelta, _structure_timedelta)
+    converter.register_structure_hook(Fraction, _structure_fraction)
+    # Enums by value. Each enum is registered by class: these are StrEnums,
+    # which would otherwise be structured as plain strings.
+    for enum_type in (Category, Channel, Direction, Ownership):
+        converter.register_structure_hook(enum_type, _structure_enum)
+    converter.register_structure_hook_func(lambda t: t == Guard, _structure_guard(converter))
+    converter.register_structure_hook_factory(_is_tuple, _tuple_hook(converter))
+    converter.register_structure_hook_factory(_is_str_dict, lambda _: _structure_str_dict)
+    converter.register_structure_hook_factory(attrs.has, _attrs_hook(converter))
+
+    converter.register_unstructure_hook(timedelta, format_duration)
+    converter.register_unstructure_hook(Fraction, str)
+    converter.register_unstructure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda _: _enum_value
+    )
+    for guard_type, tag in _GUARD_TAGS.items():
+        converter.register_unstructure_hook(guard_type, _unstructure_guard(tag))
+    return converter
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a string, got {_show(value)}")
+    return value
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"expected a whole number, got {_show(value)}")
+    return value
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected true or false, got {_show(value)}")
+    return value
+
+
+def _structure_timedelta(value: Any, _: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise _Invalid(f'expected a duration such as "48h" or "7 days", got {_show(value)}')
+    try:
+        return parse_duration(value)
+    except ValidationError as exc:
+        raise _Invalid(f"{value!r} {exc.errors[0].message}") from None
+
+
+def _structure_fraction(value: Any, _: Any) -> Fraction:
+    hint = 'write a fraction such as "1/2", or a number such as 0.5 or 1'
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _Invalid(f"expected a fraction, got {_show(value)}: {hint}")
+    try:
+        return Fraction(value.strip() if isinstance(value, str) else str(value))
+    except (ValueError, ZeroDivisionError):
+        raise _Invalid(f"{_show(value)} is not a fraction: {hint}") from None
+
+
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    allowed = ", ".join(str(member.value) for member in cls)
+    if isinstance(value, str):
+        try:
+            return cls(value)
+        except ValueError:
+            raise _Invalid(f"{value!r} is not one of {allowed}") from None
+    raise _Invalid(f"expected one of {allowed}, got {_show(value)}")
+
+
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _structure_str_dict(value: Any, _: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise _Invalid(f"expected a table, got {_show(value)}")
+    errors: list[Exception] = []
+    result: dict[str, str] = {}
+    for key, item in value.items():
+        try:
+            result[key] = _structure_str(item, str)
+        except _Invalid as exc:
+            exc.add_note(IterableValidationNote(f"Structuring mapping @ key {key!r}", key, str))
+            errors.append(exc)
+    if errors:
+        raise IterableValidationError("While structuring a table", errors, dict)
+    return result
+
+
+def _is_str_dict(type_: Any) -> bool:
+    return get_origin(type_) is dict and get_args(type_) == (str, str)
+
+
+def _is_tuple(type_: Any) -> bool:
+    args = get_args(type_)
+    return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _tuple_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """Homogeneous tuples from lists only: a string is not a list of its characters."""
+
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        item_type = get_args(type_)[0]
+
+        def structure(value: Any, _: Any) -> tuple[Any, ...]:
+            if not isinstance(value, list | tuple):
+                raise _Invalid(f"expected a list, got {_show(value)}")
+            hook = converter.get_structure_hook(item_type)
+            items: list[Any] = []
+            errors: list[Exception] = []
+            for index, item in enumerate(value):
+                try:
+                    items.append(hook(item, item_type))
+                except Exception as exc:
+                    exc.add_note(
+                        IterableValidationNote(
+                            f"Structuring list @ index {index}", index, item_type
+                        )
+                    )
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError("While structuring a list", errors, type_)
+            return tuple(items)
+
+        return structure
+
+    return factory
+
+
+def _attrs_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """Attrs classes from tables only, refusing unknown keys."""
+
+    def factory(cls: Any) -> Callable[[Any, Any], Any]:
+        generated = make_dict_structure_fn(
+            cls, converter, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
+        )
+
+        def structure(value: Any, _: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise _Invalid(f"expected a table, got {_show(value)}")
+            return generated(value, cls)
+
+        return structure
+
+    return factory
+
+
+def _structure_guard(converter: cattrs.Converter) -> Callable[[Any, Any], Guard]:
+    """A guard from a table tagged by ``type``."""
+    allowed = ", ".join(_GUARD_TYPES)
+
+    def structure(value: Any, _: Any) -> Guard:
+        if not isinstance(value, Mapping):
+            raise _Invalid(f"expected a table, got {_show(value)}")
+        if "type" not in value:
+            raise _Invalid(f"missing required key 'type' (one of {allowed})")
+        tag = value["type"]
+        guard_type = _GUARD_TYPES.get(tag) if isinstance(tag, str) else None
+        if guard_type is None:
+            problem = _Invalid(f"{_show(tag)} is not one of {allowed}")
+            problem.add_note(AttributeValidationNote("Structuring guard @ type", "type", str))
+            raise ClassValidationError("While structuring a guard", [problem], dict)
+        fields = {k: v for k, v in value.items() if k != "type"}
+        guard: Guard = converter.get_structure_hook(guard_type)(fields, guard_type)
+        return guard
+
+    return structure
+
+
+def _unstructure_guard(tag: str) -> Callable[[Any], dict[str, Any]]:
+    def unstructure(guard: Any) -> dict[str, Any]:
+        return {"type": tag, **attrs.asdict(guard)}
+
+    return unstructure
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with tuples as lists and enums as their values, all the way down."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
