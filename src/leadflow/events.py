@@ -234,9 +234,11 @@ class Claimed(LeadEvent):
     label: ClassVar[str] = "Claimed"
 
     user_id: int
+    previous_owner: int | None = None
 
     def describe(self) -> str:
-        return f"Claimed by user {self.user_id}."
+        taken = f" (taken from user {self.previous_owner})" if self.previous_owner else ""
+        return f"Claimed by user {self.user_id}{taken}."
 
 
 @attrs.frozen(kw_only=True)
@@ -248,10 +250,13 @@ class Released(LeadEvent):
 
     from_user: int | None
     reason: str
+    #: The lead should be routed again (speed-to-lead); the application acts on it.
+    reroute: bool = False
 
     def describe(self) -> str:
         who = f" from user {self.from_user}" if self.from_user is not None else ""
-        return f"Released to the pool{who}: {self.reason}."
+        again = " It will be routed again." if self.reroute else ""
+        return f"Released to the pool{who}: {self.reason}.{again}"
 
 
 @attrs.frozen(kw_only=True)
@@ -411,18 +416,26 @@ def apply_event(lead: Lead, event: Event) -> Lead:
     elif isinstance(event, Released):
         changes["assignee_id"] = None
         changes["release_at"] = None
+        changes["assigned_at"] = None
+        changes["assignment_method"] = None
     elif isinstance(event, LeadKilled):
         changes["killed_at"] = event.at
         changes["snoozed_until"] = None
         changes["release_at"] = None
     elif isinstance(event, LeadAssigned):
         changes["assignee_id"] = event.assignee_id
+        changes["assigned_at"] = event.at
+        changes["assignment_method"] = str(event.method)
     elif isinstance(event, LeadReassigned):
         changes["assignee_id"] = event.to_assignee
         changes["release_at"] = None
+        changes["assigned_at"] = event.at
+        changes["assignment_method"] = str(event.method)
     elif isinstance(event, Claimed):
         changes["assignee_id"] = event.user_id
         changes["release_at"] = None
+        changes["assigned_at"] = event.at
+        changes["assignment_method"] = str(AssignmentMethod.POOL)
     return attrs.evolve(lead, **changes)
 
 

@@ -467,7 +467,9 @@ class Lead:
     * ``follow_ups`` -- every follow-up, open or not;
     * ``stage_history`` -- every stage change;
     * ``killed_at`` -- set once a kill stage is reached; nothing changes after;
-    * ``release_at`` -- when a held lead goes back to the pool.
+    * ``release_at`` -- when a held lead goes back to the pool;
+    * ``assigned_at``, ``assignment_method`` -- when and how the current
+      assignee got the lead (``routing``, ``manual``, ``pool``...).
     """
 
     lead_id: UUID
@@ -491,6 +493,8 @@ class Lead:
     stage_history: tuple[StageChange, ...] = ()
     killed_at: datetime | None = None
     release_at: datetime | None = None
+    assigned_at: datetime | None = None
+    assignment_method: str | None = None
 
     @property
     def source(self) -> str:

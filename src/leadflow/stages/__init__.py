@@ -40,6 +40,7 @@ from leadflow.stages.presets import (
 )
 from leadflow.stages.transitions import (
     Transition,
+    add_note,
     close_follow_up,
     general_follow_up,
     log_outcome,
@@ -66,6 +67,7 @@ __all__ = [
     "RequiresPermission",
     "Stage",
     "Transition",
+    "add_note",
     "call_log",
     "close_follow_up",
     "format_duration",

@@ -25,6 +25,7 @@ from dateutil.relativedelta import relativedelta
 
 from leadflow.errors import ConfigError, FieldError, ValidationError
 from leadflow.model import KEY_PATTERN
+from leadflow.stages.aging import AgingRule
 from leadflow.stages.durations import scale_interval
 from leadflow.stages.guards import Guard
 
@@ -179,7 +180,7 @@ def _fold(text: str) -> str:
 
 @attrs.frozen(kw_only=True)
 class Playbook:
-    """A whole lifecycle: stages in order, dispositions, follow-up rule.
+    """A whole lifecycle: stages in order, dispositions, follow-up rule, aging.
 
     Building one validates it; every problem is listed in one
     :class:`~leadflow.errors.ConfigError`.
@@ -191,6 +192,12 @@ class Playbook:
     dispositions: tuple[Disposition, ...] = ()
     follow_up: FollowUpRule = FollowUpRule()
     description: str = ""
+    #: Time rules, applied in this order when their moments coincide.
+    aging: tuple[AgingRule, ...] = ()
+    #: Stages whose leads anyone may take even while owned (the call log's Abandoned).
+    pool_stages: tuple[str, ...] = ()
+    #: Release a routed lead for re-routing when nobody attempted contact within this.
+    speed_to_lead: timedelta | None = None
 
     _stages: dict[str, Stage] = attrs.field(init=False, eq=False, repr=False)
     _dispositions: dict[str, Disposition] = attrs.field(init=False, eq=False, repr=False)
@@ -376,6 +383,20 @@ def _problems(book: Playbook) -> list[str]:
         if disposition.snooze is not None and disposition.snooze <= timedelta(0):
             problems.append(f"{where}: snooze must be positive")
         problems.extend(f"{where}: {p}" for g in disposition.guards for p in g.problems())
+
+    for index, aging in enumerate(book.aging):
+        where = f"aging rule {index + 1} ({type(aging).__name__})"
+        for key in aging.stage_keys():
+            if key not in stages:
+                problems.append(f"{where}: stage {key!r} does not exist")
+        after = getattr(aging, "after", None)
+        if after is not None and after <= timedelta(0):
+            problems.append(f"{where}: 'after' must be positive")
+    for key in book.pool_stages:
+        if key not in stages:
+            problems.append(f"pool stage {key!r} does not exist")
+    if book.speed_to_lead is not None and book.speed_to_lead <= timedelta(0):
+        problems.append("speed_to_lead must be positive")
 
     rule = book.follow_up
     if rule.scale <= 0:

@@ -25,6 +25,13 @@ from fractions import Fraction
 
 from leadflow.errors import ConfigError
 from leadflow.model import Permission
+from leadflow.stages.aging import (
+    FollowUpPassed,
+    ScheduleCleared,
+    StageTimeout,
+    TouchRevives,
+    Untouched,
+)
 from leadflow.stages.guards import ApprovalWhileNew, Guard, MinReports, RequiresNote
 from leadflow.stages.playbook import (
     Category,
@@ -361,6 +368,19 @@ def call_log() -> Playbook:
             Disposition(key="inbound_call", label="Inbound call", channel=_CALL, direction=_IN),
         ),
         follow_up=FollowUpRule(moves_to="scheduled"),
+        aging=(
+            ScheduleCleared(stages=("scheduled",), to_stage="not_scheduled"),
+            FollowUpPassed(stages=("scheduled",), to_stage="missed"),
+            TouchRevives(stages=("past_due", "abandoned", "available"),
+                         to_stage="not_scheduled"),
+            Untouched(stages=("not_scheduled", "missed"), after=timedelta(days=2),
+                      to_stage="past_due"),
+            Untouched(stages=("not_scheduled", "missed", "past_due"), after=timedelta(days=3),
+                      to_stage="abandoned"),
+            StageTimeout(stage="abandoned", after=timedelta(days=5), to_stage="available",
+                         release=True),
+        ),
+        pool_stages=("abandoned",),
     )  # fmt: skip
 
 

@@ -56,7 +56,9 @@ from leadflow.stages.playbook import Disposition, Ownership, Playbook, Stage
 
 __all__ = [
     "Transition",
+    "add_note",
     "close_follow_up",
+    "enter_stage_events",
     "general_follow_up",
     "log_outcome",
     "schedule_follow_up",
@@ -97,7 +99,7 @@ def _check(guards: Iterable[Guard], ctx: GuardContext) -> None:
         guard.check(ctx)
 
 
-def _enter(
+def enter_stage_events(
     playbook: Playbook,
     lead: Lead,
     target: Stage,
@@ -108,7 +110,12 @@ def _enter(
     backward: bool = False,
     outcome: str | None = None,
 ) -> list[Event]:
-    """The events of entering ``target``: the change itself, then the stage's effects."""
+    """The events of entering ``target``: the change itself, then the stage's effects.
+
+    Used by every move into a stage -- dispositions, explicit changes,
+    scheduling, aging -- so a stage's effects (release, hold, kill, signals)
+    apply however the lead got there.
+    """
     common: dict[str, Any] = {"at": now, "actor": actor, "via": via, "lead_id": lead.lead_id}
     events: list[Event] = [
         LeadStageChanged(
@@ -162,7 +169,7 @@ def _follow_up_events(
     if moves_to is not None and lead.stage != moves_to:
         current, target = playbook.stage(lead.stage), playbook.stage(moves_to)
         if not current.terminal and target.order >= current.order:
-            events += _enter(playbook, lead, target, actor, via, now)
+            events += enter_stage_events(playbook, lead, target, actor, via, now)
     return events
 
 
@@ -249,7 +256,7 @@ def log_outcome(
     ]
     moved = lead
     if target is not None:
-        stage_events = _enter(playbook, lead, target, uid, via, now)
+        stage_events = enter_stage_events(playbook, lead, target, uid, via, now)
         events += stage_events
         moved = apply_events(lead, stage_events)
     if follow_up is not None:
@@ -337,7 +344,7 @@ def set_stage(
     )
     _check(target.guards, ctx)
 
-    events = _enter(
+    events = enter_stage_events(
         playbook, lead, target, actor.user_id, via, now, backward=backward, outcome=outcome
     )
     if note is not None and note.strip():
@@ -405,6 +412,31 @@ def general_follow_up(
         priority=priority,
     )
     return schedule_follow_up(playbook, lead, follow_up, actor, now, via=via)
+
+
+def add_note(
+    playbook: Playbook,
+    lead: Lead,
+    text: str,
+    actor: User,
+    now: datetime,
+    *,
+    via: int | None = None,
+) -> Transition:
+    """A note on ``lead`` by ``actor``: a touch that restarts the untouched clocks."""
+    _aware(now)
+    _refuse_if_killed(playbook, lead, "note", text)
+    if not text.strip():
+        raise ValidationError([FieldError("note", text, "is blank")])
+    event = NoteAdded(
+        at=now,
+        actor=actor.user_id,
+        via=via,
+        contact_id=lead.contact_id,
+        lead_id=lead.lead_id,
+        text=text,
+    )
+    return Transition(apply_events(lead, [event]), (event,))
 
 
 def close_follow_up(
