@@ -14,6 +14,13 @@ import pytest
 
 from leadflow.errors import ConfigError
 from leadflow.io import load_playbook, playbook_from_dict, playbook_from_toml, playbook_to_dict
+from leadflow.stages.aging import (
+    FollowUpPassed,
+    ScheduleCleared,
+    StageTimeout,
+    TouchRevives,
+    Untouched,
+)
 from leadflow.stages.guards import ApprovalWhileNew, MinReports, RequiresNote, RequiresPermission
 from leadflow.stages.playbook import (
     Category,
@@ -32,6 +39,8 @@ from leadflow.stages.presets import PRESETS, preset
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "playbooks"
 _GUARD_CLASSES = (MinReports, ApprovalWhileNew, RequiresPermission, RequiresNote)
+_AGING_CLASSES = (FollowUpPassed, ScheduleCleared, Untouched, StageTimeout, TouchRevives)
+_AGING_TYPES = "follow_up_passed, schedule_cleared, untouched, stage_timeout, touch_revives"
 
 MINIMAL = """
 key = "tiny"
@@ -236,6 +245,43 @@ def test_to_dict_writes_plain_values_and_omits_defaults() -> None:
     assert type(closed["reopen_permission"]) is str
 
 
+def test_to_dict_writes_aging_rules_tagged_by_type() -> None:
+    data = playbook_to_dict(preset("call_log"))
+    assert data["pool_stages"] == ["abandoned"]
+    assert "speed_to_lead" not in data
+    assert [rule["type"] for rule in data["aging"]] == [
+        "schedule_cleared",
+        "follow_up_passed",
+        "touch_revives",
+        "untouched",
+        "untouched",
+        "stage_timeout",
+    ]
+    assert data["aging"][1] == {
+        "type": "follow_up_passed",
+        "stages": ["scheduled"],
+        "to_stage": "missed",
+    }
+    assert data["aging"][3]["after"] == "48h"
+    assert data["aging"][5] == {
+        "type": "stage_timeout",
+        "stage": "abandoned",
+        "after": "5d",
+        "to_stage": "available",
+        "release": True,
+    }
+    assert "aging" not in playbook_to_dict(preset("investor"))
+    assert "pool_stages" not in playbook_to_dict(preset("investor"))
+
+
+def test_to_dict_writes_speed_to_lead_as_a_duration() -> None:
+    book = attrs.evolve(preset("leads_queue"), speed_to_lead=timedelta(minutes=15))
+    data = playbook_to_dict(book)
+    assert data["speed_to_lead"] == "15m"
+    assert playbook_from_dict(data) == book
+    assert playbook_from_toml(to_toml(data)) == book
+
+
 def test_to_dict_holds_only_toml_types() -> None:
     def check(value: object) -> None:
         if isinstance(value, dict):
@@ -274,6 +320,10 @@ def test_the_from_scratch_example_loads() -> None:
     assert book.disposition("inbound_call").direction is Direction.INBOUND
     assert book.disposition("asked_not_to_call").guards == (RequiresPermission("compliance"),)
     assert book.disposition("told_wrong_number").report == "wrong_number"
+    assert book.speed_to_lead == timedelta(minutes=30)
+    assert book.aging == (
+        Untouched(stages=("contacted", "engaged"), after=timedelta(days=10), to_stage="on_hold"),
+    )
 
 
 def test_the_extends_example_customises_the_investor_preset() -> None:
@@ -289,6 +339,8 @@ def test_the_extends_example_customises_the_investor_preset() -> None:
     assert book.disposition("left_voicemail").snooze == timedelta(hours=1)
     assert book.follow_up == base.follow_up
     assert book.stage("wrong_number").guards == (MinReports("wrong_number", 3),)
+    assert book.speed_to_lead == timedelta(minutes=5)
+    assert (book.aging, book.pool_stages) == (base.aging, base.pool_stages)
 
 
 def test_extends_renames_disables_and_adds(tmp_path: Path) -> None:
@@ -334,6 +386,147 @@ def test_extends_renames_disables_and_adds(tmp_path: Path) -> None:
     assert book.follow_up.scale == Fraction(1, 2)
     base = preset("leads_queue")
     assert book.disposition("no_answer") == base.disposition("no_answer")
+
+
+AGING_FROM_SCRATCH = """
+key = "desk"
+name = "Desk"
+speed_to_lead = "15m"
+pool_stages = ["stale"]
+
+[[stages]]
+key = "waiting"
+label = "Waiting"
+order = 1
+initial = true
+
+[[stages]]
+key = "booked"
+label = "Booked"
+order = 1
+system_only = true
+
+[[stages]]
+key = "late"
+label = "Late"
+order = 1
+system_only = true
+
+[[stages]]
+key = "stale"
+label = "Stale"
+order = 1
+system_only = true
+
+[[stages]]
+key = "free"
+label = "Free"
+order = 1
+system_only = true
+
+[follow_up]
+moves_to = "booked"
+
+[[aging]]
+type = "schedule_cleared"
+stages = ["booked"]
+to_stage = "waiting"
+
+[[aging]]
+type = "follow_up_passed"
+stages = ["booked"]
+to_stage = "late"
+grace = "5m"
+
+[[aging]]
+type = "touch_revives"
+stages = ["stale", "free"]
+to_stage = "waiting"
+
+[[aging]]
+type = "untouched"
+stages = ["waiting", "late"]
+after = "2 days"
+to_stage = "stale"
+
+[[aging]]
+type = "stage_timeout"
+stage = "stale"
+after = "1w"
+to_stage = "free"
+release = true
+
+[[aging]]
+type = "stage_timeout"
+stage = "late"
+after = "36h"
+to_stage = "stale"
+"""
+
+
+def test_aging_rules_speed_to_lead_and_pool_stages_are_read() -> None:
+    book = playbook_from_toml(AGING_FROM_SCRATCH, origin="desk.toml")
+    assert book.speed_to_lead == timedelta(minutes=15)
+    assert book.pool_stages == ("stale",)
+    assert book.aging == (
+        ScheduleCleared(stages=("booked",), to_stage="waiting"),
+        FollowUpPassed(stages=("booked",), to_stage="late", grace=timedelta(minutes=5)),
+        TouchRevives(stages=("stale", "free"), to_stage="waiting"),
+        Untouched(stages=("waiting", "late"), after=timedelta(days=2), to_stage="stale"),
+        StageTimeout(stage="stale", after=timedelta(weeks=1), to_stage="free", release=True),
+        StageTimeout(stage="late", after=timedelta(hours=36), to_stage="stale"),
+    )
+    assert playbook_from_dict(playbook_to_dict(book)) == book
+    assert playbook_from_toml(to_toml(playbook_to_dict(book))) == book
+
+
+def test_a_playbook_without_aging_has_none() -> None:
+    book = playbook_from_toml(MINIMAL)
+    assert (book.aging, book.pool_stages, book.speed_to_lead) == ((), (), None)
+
+
+def test_extends_appends_aging_rules_and_replaces_pool_stages_and_speed_to_lead() -> None:
+    text = """
+    key = "my_call_log"
+    name = "My call log"
+    extends = "call_log"
+    speed_to_lead = "10m"
+    pool_stages = ["abandoned", "available"]
+
+    [[aging]]
+    type = "stage_timeout"
+    stage = "available"
+    after = "30d"
+    to_stage = "lost_archive"
+    """
+    book = playbook_from_toml(text, origin="my_call_log.toml")
+    base = preset("call_log")
+    assert book.aging == (
+        *base.aging,
+        StageTimeout(stage="available", after=timedelta(days=30), to_stage="lost_archive"),
+    )
+    assert book.pool_stages == ("abandoned", "available")
+    assert book.speed_to_lead == timedelta(minutes=10)
+
+
+def test_extends_keeps_the_base_aging_pool_stages_and_speed_to_lead() -> None:
+    data = {"key": "x", "name": "X", "extends": "call_log", "rename": {"missed": "Late"}}
+    book = playbook_from_dict(data)
+    base = preset("call_log")
+    assert (book.aging, book.pool_stages, book.speed_to_lead) == (
+        base.aging,
+        base.pool_stages,
+        base.speed_to_lead,
+    )
+    faster = playbook_from_dict(
+        {"key": "y", "name": "Y", "extends": "leads_queue", "speed_to_lead": "5m"}
+    )
+    assert faster.speed_to_lead == timedelta(minutes=5)
+
+
+def test_extends_with_an_empty_pool_stages_clears_the_base_pool() -> None:
+    data = {"key": "x", "name": "X", "extends": "call_log", "pool_stages": []}
+    assert playbook_from_dict(data).pool_stages == ()
 
 
 def test_extends_a_file_relative_to_the_extending_file(tmp_path: Path) -> None:
@@ -563,6 +756,100 @@ def test_every_guard_type_is_read() -> None:
     )
 
 
+def test_an_unknown_aging_type_lists_the_types() -> None:
+    text = MINIMAL + '\n[[aging]]\ntype = "sometimes"\nstages = ["new"]\nto_stage = "done"\n'
+    with pytest.raises(ConfigError) as excinfo:
+        playbook_from_toml(text, origin="my.toml")
+    assert problems_of(excinfo) == [
+        f"my.toml: aging[0].type: 'sometimes' is not one of {_AGING_TYPES}"
+    ]
+
+
+def test_an_aging_rule_needs_a_type() -> None:
+    text = MINIMAL + '\n[[aging]]\nstages = ["new"]\nto_stage = "done"\n'
+    with pytest.raises(ConfigError) as excinfo:
+        playbook_from_toml(text, origin="my.toml")
+    assert problems_of(excinfo) == [
+        f"my.toml: aging[0]: missing required key 'type' (one of {_AGING_TYPES})"
+    ]
+
+
+def test_a_bad_aging_duration_names_the_rule_and_key() -> None:
+    rules = [
+        {"type": "schedule_cleared", "stages": ["new"], "to_stage": "done"},
+        {"type": "untouched", "stages": ["new"], "after": "2d", "to_stage": "done"},
+        {"type": "untouched", "stages": ["new"], "after": "2 dayz", "to_stage": "done"},
+    ]
+    text = to_toml({"key": "tiny", "name": "Tiny", "aging": rules}) + MINIMAL.split("\n", 3)[3]
+    with pytest.raises(ConfigError) as excinfo:
+        playbook_from_toml(text, origin="my.toml")
+    (problem,) = problems_of(excinfo)
+    assert problem.startswith("my.toml: aging[2].after: '2 dayz' is not a duration: write e.g.")
+
+
+def test_aging_keys_are_checked_like_any_other() -> None:
+    data: dict[str, Any] = {
+        "key": "x",
+        "name": "X",
+        "stages": [{"key": "new", "label": "New", "order": 1}],
+        "speed_to_lead": 15,
+        "pool_stages": "new",
+        "aging": [
+            {"type": "stage_timeout", "stage": "new", "after": "1d", "to_stag": "new"},
+            {"type": "follow_up_passed", "stages": "new", "to_stage": "new", "grace": 5},
+            "untouched",
+        ],
+    }
+    with pytest.raises(ConfigError) as excinfo:
+        playbook_from_dict(data, origin="x.toml")
+    assert problems_of(excinfo) == [
+        "x.toml: aging[0]: missing required key 'to_stage'",
+        "x.toml: aging[0]: unknown key 'to_stag' (did you mean 'to_stage'?)",
+        "x.toml: aging[1].stages: expected a list, got 'new'",
+        'x.toml: aging[1].grace: expected a duration such as "48h" or "7 days", got 5',
+        "x.toml: aging[2]: expected a table, got 'untouched'",
+        "x.toml: pool_stages: expected a list, got 'new'",
+        'x.toml: speed_to_lead: expected a duration such as "48h" or "7 days", got 15',
+    ]
+
+
+def test_an_aging_rule_naming_a_missing_stage_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "my.toml"
+    path.write_text(
+        MINIMAL + '\n[[aging]]\ntype = "untouched"\nstages = ["new", "x"]\nafter = "2d"\n'
+        'to_stage = "done"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        load_playbook(path)
+    assert problems_of(excinfo) == [
+        f"{path}: playbook 'tiny': aging rule 1 (Untouched): stage 'x' does not exist"
+    ]
+
+
+def test_an_added_aging_rule_is_numbered_after_the_base_rules() -> None:
+    text = """
+    key = "x"
+    name = "X"
+    extends = "call_log"
+    pool_stages = ["abandonned"]
+    speed_to_lead = "0m"
+
+    [[aging]]
+    type = "stage_timeout"
+    stage = "available"
+    after = "30d"
+    to_stage = "archived"
+    """
+    with pytest.raises(ConfigError) as excinfo:
+        playbook_from_toml(text, origin="x.toml")
+    assert problems_of(excinfo) == [
+        "x.toml: playbook 'x': aging rule 7 (StageTimeout): stage 'archived' does not exist",
+        "x.toml: playbook 'x': pool stage 'abandonned' does not exist",
+        "x.toml: playbook 'x': speed_to_lead must be positive",
+    ]
+
+
 def test_enums_are_read_by_value() -> None:
     book = playbook_from_toml(
         with_stage('key = "x"\nlabel = "X"\norder = 3\ncategory = "dead"\nterminal = true\n')
@@ -621,8 +908,15 @@ def test_every_toml_example_in_the_docs_loads(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "cls", [Stage, Effect, Outcome, Disposition, FollowUpRule, *_GUARD_CLASSES]
+    "cls",
+    [Playbook, Stage, Effect, Outcome, Disposition, FollowUpRule, *_GUARD_CLASSES, *_AGING_CLASSES],
 )
 def test_the_docs_list_every_key(cls: type[Any]) -> None:
     for field in attrs.fields(cls):
-        assert f"`{field.name}`" in DOC, f"{cls.__name__}.{field.name} is not documented"
+        if field.init:
+            assert f"`{field.name}`" in DOC, f"{cls.__name__}.{field.name} is not documented"
+
+
+def test_the_docs_list_every_aging_type() -> None:
+    for tag in _AGING_TYPES.split(", "):
+        assert f'`"{tag}"`' in DOC, f"aging type {tag!r} is not documented"

@@ -1,9 +1,9 @@
 """Playbooks from TOML files and plain dicts, and back to dicts.
 
 The TOML format is documented in ``docs/playbook-toml.md``. In short: a file
-names its ``key`` and ``name`` and either lists every ``[[stages]]`` and
-``[[dispositions]]`` itself, or ``extends`` a preset (or another playbook
-file) and renames, disables and adds to it.
+names its ``key`` and ``name`` and either lists every ``[[stages]]``,
+``[[dispositions]]`` and ``[[aging]]`` rule itself, or ``extends`` a preset
+(or another playbook file) and renames, disables and adds to it.
 
 Every problem in a file is reported at once, in one
 :class:`~leadflow.errors.ConfigError` whose ``problems`` name the file, the
@@ -11,6 +11,7 @@ table and the key::
 
     my.toml: stages[2].effect: unknown key 'kil' (did you mean 'kill'?)
     my.toml: dispositions[0].snooze: '1 hr x' is not a duration: write e.g. '48h' ...
+    my.toml: aging[0].type: 'sometimes' is not one of follow_up_passed, schedule_cleared, ...
     my.toml: playbook 'my_pipeline': disposition 'x': moves to stage 'y', which does not exist
 
 Structuring is done by a private :mod:`cattrs` converter built once by
@@ -40,9 +41,17 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from leadflow.errors import ConfigError, ValidationError
+from leadflow.stages.aging import (
+    AgingRule,
+    FollowUpPassed,
+    ScheduleCleared,
+    StageTimeout,
+    TouchRevives,
+    Untouched,
+)
 from leadflow.stages.durations import format_duration, parse_duration
 from leadflow.stages.guards import (
     ApprovalWhileNew,
@@ -72,7 +81,18 @@ _GUARD_TYPES: Mapping[str, type[Any]] = {
     "requires_permission": RequiresPermission,
     "requires_note": RequiresNote,
 }
-_GUARD_TAGS: Mapping[type[Any], str] = {cls: tag for tag, cls in _GUARD_TYPES.items()}
+#: The ``type`` tag of each aging rule in a file.
+_AGING_TYPES: Mapping[str, type[Any]] = {
+    "follow_up_passed": FollowUpPassed,
+    "schedule_cleared": ScheduleCleared,
+    "untouched": Untouched,
+    "stage_timeout": StageTimeout,
+    "touch_revives": TouchRevives,
+}
+#: The tag of every class written as a table tagged by ``type`` (guards, aging rules).
+_TAGS: Mapping[type[Any], str] = {
+    cls: tag for types in (_GUARD_TYPES, _AGING_TYPES) for tag, cls in types.items()
+}
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
@@ -91,6 +111,9 @@ class _PlaybookFile:
     stages: tuple[Stage, ...] = ()
     dispositions: tuple[Disposition, ...] = ()
     follow_up: FollowUpRule | None = None
+    aging: tuple[AgingRule, ...] = ()
+    pool_stages: tuple[str, ...] | None = None
+    speed_to_lead: timedelta | None = None
 
 
 class _Invalid(ValueError):
@@ -138,13 +161,17 @@ def playbook_to_dict(playbook: Playbook) -> dict[str, Any]:
     """``playbook`` as plain TOML-compatible data; :func:`playbook_from_dict` reverses it.
 
     Durations become strings (``"48h"``), the follow-up scale a fraction
-    string (``"1/2"``), enums their values and guards tables tagged by
-    ``type``. Keys left at their default are omitted.
+    string (``"1/2"``), enums their values, and guards and aging rules
+    tables tagged by ``type``. Keys left at their default are omitted.
     """
     converter = _converter()
     data: dict[str, Any] = {"key": playbook.key, "name": playbook.name}
     if playbook.description:
         data["description"] = playbook.description
+    if playbook.speed_to_lead is not None:
+        data["speed_to_lead"] = format_duration(playbook.speed_to_lead)
+    if playbook.pool_stages:
+        data["pool_stages"] = list(playbook.pool_stages)
     data["stages"] = [converter.unstructure(s, Stage) for s in playbook.stages]
     if playbook.dispositions:
         data["dispositions"] = [
@@ -152,6 +179,8 @@ def playbook_to_dict(playbook: Playbook) -> dict[str, Any]:
         ]
     if playbook.follow_up != FollowUpRule():
         data["follow_up"] = converter.unstructure(playbook.follow_up, FollowUpRule)
+    if playbook.aging:
+        data["aging"] = [converter.unstructure(rule, type(rule)) for rule in playbook.aging]
     plain: dict[str, Any] = _plain(data)
     return plain
 
@@ -215,6 +244,9 @@ def _from_dict(data: Mapping[str, Any], *, origin: str, chain: tuple[Path, ...])
             stages=written.stages,
             dispositions=written.dispositions,
             follow_up=written.follow_up or FollowUpRule(),
+            aging=written.aging,
+            pool_stages=written.pool_stages or (),
+            speed_to_lead=written.speed_to_lead,
         )
     base = _base(written.extends, origin=origin, chain=chain)
     return _extend(base, written, origin=origin)
@@ -234,7 +266,11 @@ def _base(extends: str, *, origin: str, chain: tuple[Path, ...]) -> Playbook:
 
 
 def _extend(base: Playbook, written: _PlaybookFile, *, origin: str) -> Playbook:
-    """``base`` with the renames, disables and additions of ``written``, validated once."""
+    """``base`` with the renames, disables and additions of ``written``, validated once.
+
+    Stages, dispositions and aging rules are added to the base's; a
+    ``follow_up``, ``pool_stages`` or ``speed_to_lead`` given replaces the base's.
+    """
     problems: list[tuple[str, str]] = []
     about = f"of the base playbook {base.key!r}"
     stage_keys = [s.key for s in base.stages]
@@ -295,6 +331,11 @@ def _extend(base: Playbook, written: _PlaybookFile, *, origin: str) -> Playbook:
         stages=tuple(sorted((*stages, *written.stages), key=lambda s: s.order)),
         dispositions=(*dispositions, *written.dispositions),
         follow_up=written.follow_up or base.follow_up,
+        aging=(*base.aging, *written.aging),
+        pool_stages=base.pool_stages if written.pool_stages is None else written.pool_stages,
+        speed_to_lead=(
+            base.speed_to_lead if written.speed_to_lead is None else written.speed_to_lead
+        ),
     )
 
 
@@ -360,7 +401,7 @@ def _structure_problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
 
 def _allowed_keys(cls: type[Any]) -> list[str]:
     keys = [f.name for f in attrs.fields(cls) if f.init]
-    return ["type", *keys] if cls in _GUARD_TAGS else keys
+    return ["type", *keys] if cls in _TAGS else keys
 
 
 def _unknown_key(key: str, allowed: list[str]) -> str:
@@ -406,7 +447,12 @@ def _make_converter() -> cattrs.Converter:
     # which would otherwise be structured as plain strings.
     for enum_type in (Category, Channel, Direction, Ownership):
         converter.register_structure_hook(enum_type, _structure_enum)
-    converter.register_structure_hook_func(lambda t: t == Guard, _structure_guard(converter))
+    converter.register_structure_hook_func(
+        lambda t: t == Guard, _structure_tagged(converter, "guard", _GUARD_TYPES)
+    )
+    converter.register_structure_hook_func(
+        lambda t: t == AgingRule, _structure_tagged(converter, "aging rule", _AGING_TYPES)
+    )
     converter.register_structure_hook_factory(_is_tuple, _tuple_hook(converter))
     converter.register_structure_hook_factory(_is_str_dict, lambda _: _structure_str_dict)
     converter.register_structure_hook_factory(attrs.has, _attrs_hook(converter))
@@ -416,8 +462,10 @@ def _make_converter() -> cattrs.Converter:
     converter.register_unstructure_hook_factory(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda _: _enum_value
     )
-    for guard_type, tag in _GUARD_TAGS.items():
-        converter.register_unstructure_hook(guard_type, _unstructure_guard(tag))
+    for tagged_type, tag in _TAGS.items():
+        converter.register_unstructure_hook(
+            tagged_type, _unstructure_tagged(converter, tagged_type, tag)
+        )
     return converter
 
 
@@ -546,31 +594,37 @@ def _attrs_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, A
     return factory
 
 
-def _structure_guard(converter: cattrs.Converter) -> Callable[[Any, Any], Guard]:
-    """A guard from a table tagged by ``type``."""
-    allowed = ", ".join(_GUARD_TYPES)
+def _structure_tagged(
+    converter: cattrs.Converter, what: str, types: Mapping[str, type[Any]]
+) -> Callable[[Any, Any], Any]:
+    """A ``what`` (a guard, an aging rule) from a table tagged by ``type``, one of ``types``."""
+    allowed = ", ".join(types)
 
-    def structure(value: Any, _: Any) -> Guard:
+    def structure(value: Any, _: Any) -> Any:
         if not isinstance(value, Mapping):
             raise _Invalid(f"expected a table, got {_show(value)}")
         if "type" not in value:
             raise _Invalid(f"missing required key 'type' (one of {allowed})")
         tag = value["type"]
-        guard_type = _GUARD_TYPES.get(tag) if isinstance(tag, str) else None
-        if guard_type is None:
+        cls = types.get(tag) if isinstance(tag, str) else None
+        if cls is None:
             problem = _Invalid(f"{_show(tag)} is not one of {allowed}")
-            problem.add_note(AttributeValidationNote("Structuring guard @ type", "type", str))
-            raise ClassValidationError("While structuring a guard", [problem], dict)
+            problem.add_note(AttributeValidationNote(f"Structuring {what} @ type", "type", str))
+            raise ClassValidationError(f"While structuring {what}", [problem], dict)
         fields = {k: v for k, v in value.items() if k != "type"}
-        guard: Guard = converter.get_structure_hook(guard_type)(fields, guard_type)
-        return guard
+        return converter.get_structure_hook(cls)(fields, cls)
 
     return structure
 
 
-def _unstructure_guard(tag: str) -> Callable[[Any], dict[str, Any]]:
-    def unstructure(guard: Any) -> dict[str, Any]:
-        return {"type": tag, **attrs.asdict(guard)}
+def _unstructure_tagged(
+    converter: cattrs.Converter, cls: type[Any], tag: str
+) -> Callable[[Any], dict[str, Any]]:
+    """``cls`` as a table tagged by ``type``, keys left at their default omitted."""
+    generated = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
+
+    def unstructure(value: Any) -> dict[str, Any]:
+        return {"type": tag, **generated(value)}
 
     return unstructure
 

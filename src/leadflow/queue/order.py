@@ -19,11 +19,12 @@ import enum
 import heapq
 from collections.abc import Iterable
 from datetime import datetime
+from operator import itemgetter
 from uuid import UUID
 
 import attrs
 
-from leadflow.model import FollowUp, Lead, User
+from leadflow.model import FollowUp, FollowUpStatus, Lead, User
 from leadflow.stages.playbook import Playbook
 
 __all__ = [
@@ -135,17 +136,36 @@ def why_not(lead: Lead, user: User | int, now: datetime, playbook: Playbook) -> 
 _Key = tuple[int, datetime, int, UUID]
 
 
-def _entry(lead: Lead, now: datetime) -> tuple[_Key, QueueEntry]:
-    follow_up = _due_follow_up(lead, now)
-    if follow_up is not None:
-        return (0, follow_up.due, follow_up.priority.rank, lead.lead_id), QueueEntry(
-            lead, Reason.FOLLOW_UP_DUE, follow_up
-        )
+def _rank(lead: Lead, now: datetime) -> _Key | None:
+    """The lead's place in its owner's queue, or ``None`` if a snooze or follow-up holds it."""
+    if lead.follow_ups:
+        due: FollowUp | None = None
+        held = False
+        for f in lead.follow_ups:
+            if f.status is not FollowUpStatus.OPEN:
+                continue
+            if f.due > now:
+                held = True
+            elif due is None or (f.due, f.priority.rank) < (due.due, due.priority.rank):
+                due = f
+        if due is not None:
+            return (0, due.due, due.priority.rank, lead.lead_id)
+        if held:
+            return None
+    if lead.snoozed_until is not None and lead.snoozed_until > now:
+        return None
     if lead.last_outcome is None:  # no call, text or email logged yet
-        return (1, lead.created_at, 0, lead.lead_id), QueueEntry(lead, Reason.NEW_LEAD)
+        return (1, lead.created_at, 0, lead.lead_id)
+    return (2, lead.last_touched_at or lead.created_at, 0, lead.lead_id)
+
+
+def _entry(lead: Lead, key: _Key, now: datetime) -> QueueEntry:
+    if key[0] == 0:
+        return QueueEntry(lead, Reason.FOLLOW_UP_DUE, _due_follow_up(lead, now))
+    if key[0] == 1:
+        return QueueEntry(lead, Reason.NEW_LEAD)
     reason = Reason.RETRY_AFTER_SNOOZE if lead.snoozed_until is not None else Reason.RETRY
-    touched = lead.last_touched_at or lead.created_at
-    return (2, touched, 0, lead.lead_id), QueueEntry(lead, reason)
+    return QueueEntry(lead, reason)
 
 
 def build_queue(
@@ -165,20 +185,17 @@ def build_queue(
     user_id = user if isinstance(user, int) else user.user_id
     terminal = frozenset(s.key for s in playbook.stages if s.terminal)
 
-    def keyed() -> Iterable[tuple[_Key, QueueEntry]]:
+    def ranked() -> Iterable[tuple[_Key, Lead]]:
         for lead in leads:
             if lead.assignee_id != user_id or lead.killed_at is not None or lead.stage in terminal:
                 continue
-            key, entry = _entry(lead, now)
-            if key[0] != 0:  # not headed by a due follow-up: holds apply
-                if lead.snoozed_until is not None and lead.snoozed_until > now:
-                    continue
-                if any(f.due > now for f in lead.open_follow_ups):
-                    continue
-            yield key, entry
+            key = _rank(lead, now)
+            if key is not None:
+                yield key, lead
 
+    first = itemgetter(0)
     if limit is None:
-        ranked = sorted(keyed(), key=lambda pair: pair[0])
+        chosen = sorted(ranked(), key=first)
     else:
-        ranked = heapq.nsmallest(limit, keyed(), key=lambda pair: pair[0])
-    return [entry for _, entry in ranked]
+        chosen = heapq.nsmallest(limit, ranked(), key=first)
+    return [_entry(lead, key, now) for key, lead in chosen]
