@@ -1,0 +1,217 @@
+"""Routing rules over many random configurations (hypothesis).
+
+* a naive reference router (written from DESIGN D7, no indexes) agrees with
+  the engine on every decision;
+* among members who stay eligible, round-robin counts never differ by more
+  than one, whatever the filters, pauses and departures of the others;
+* paused members, inactive users, members whose filters exclude the lead and
+  members over their cap never receive it;
+* the fast path (no trace) decides exactly as the traced path.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadflow.model import License, LoanPurpose, User
+from leadflow.routing import (
+    Directory,
+    MemberFilters,
+    Period,
+    PolicyMember,
+    RoutingPolicy,
+    RoutingState,
+    VolumeCap,
+    route,
+)
+from routing_helpers import NOW, directory, lead, member
+
+STATES = ["TX", "OK", "CA", "NY"]
+PURPOSES = [LoanPurpose.PURCHASE, LoanPurpose.REFINANCE_CASH_OUT, LoanPurpose.HELOC]
+
+
+@attrs.frozen
+class Setup:
+    users: list[User]
+    members: list[PolicyMember]
+    leads: list[tuple[str | None, LoanPurpose]]
+    cap: int
+
+
+@st.composite
+def setups(draw: st.DrawFn) -> Setup:
+    ids = sorted(draw(st.sets(st.integers(1, 40), min_size=1, max_size=12)))
+    users, members = [], []
+    for uid in ids:
+        licenses = tuple(License(s) for s in draw(st.sets(st.sampled_from(STATES), max_size=2)))
+        users.append(
+            attrs.evolve(
+                member(uid, licenses=licenses),
+                active=draw(st.booleans()) or draw(st.booleans()),
+                permissions=draw(st.sampled_from([frozenset({"receive_leads"}), frozenset()]))
+                if draw(st.integers(0, 5)) == 0
+                else frozenset({"receive_leads"}),
+            )
+        )
+        filters = MemberFilters(
+            states=draw(st.frozensets(st.sampled_from(STATES), max_size=2)),
+            loan_purposes=draw(st.frozensets(st.sampled_from(PURPOSES), max_size=2)),
+            require_license=draw(st.booleans()),
+            max_leads=draw(st.sampled_from([(), (VolumeCap(Period.DAY, 3),)])),
+        )
+        members.append(
+            PolicyMember(
+                user_id=uid,
+                paused=draw(st.integers(0, 4)) == 0,
+                filters=filters if draw(st.booleans()) else MemberFilters(),
+            )
+        )
+    leads = draw(
+        st.lists(
+            st.tuples(st.sampled_from([*STATES, None]), st.sampled_from(PURPOSES)), max_size=40
+        )
+    )
+    return Setup(users, members, leads, draw(st.integers(1, 12)))
+
+
+def build(setup: Setup) -> Directory:
+    policy = RoutingPolicy(key="west_rr", name="W", teams=("west",), members=tuple(setup.members))
+    return directory(setup.users, [policy], cap=setup.cap)
+
+
+def reference_choice(
+    setup: Setup, state: RoutingState, state_code: str | None, purpose: LoanPurpose
+) -> int | None:
+    """DESIGN D7 spelled out plainly, for comparison."""
+    candidates = sorted(
+        (u for u in setup.users if u.active and "receive_leads" in u.permissions),
+        key=lambda u: u.user_id,
+    )[: setup.cap]
+    settings = {m.user_id: m for m in setup.members}
+    eligible = []
+    for user in candidates:
+        m = settings[user.user_id]
+        f = m.filters
+        if m.paused:
+            continue
+        if f.states and state_code not in f.states:
+            continue
+        if f.loan_purposes and purpose not in f.loan_purposes:
+            continue
+        if f.require_license and not (state_code and user.licensed_in(state_code, NOW.date())):
+            continue
+        if any(state.load(user.user_id).count(c.per, NOW.date()) >= c.count for c in f.max_leads):
+            continue
+        eligible.append(user.user_id)
+    if not eligible:
+        return None
+    last = state.cursor("west_rr").last_user_id
+    after = [uid for uid in eligible if last is None or uid > last]
+    return (after or eligible)[0]
+
+
+@given(setups())
+def test_the_engine_agrees_with_a_plain_reading_of_the_rules(setup: Setup) -> None:
+    d = build(setup)
+    state = RoutingState()
+    for state_code, purpose in setup.leads:
+        expected = reference_choice(setup, state, state_code, purpose)
+        result = route(lead(state_code, purpose), "purchased_leads", d, state, NOW)
+        fast = route(lead(state_code, purpose), "purchased_leads", d, state, NOW, trace=False)
+        assert result.assignee_id == expected
+        assert (fast.assignee_id, fast.outcome, fast.reason, fast.state) == (
+            result.assignee_id,
+            result.outcome,
+            result.reason,
+            result.state,
+        )
+        if result.assignee_id is not None:
+            settings = {m.user_id: m for m in setup.members}
+            chosen = settings[result.assignee_id]
+            user = d.user(result.assignee_id)
+            assert user.active
+            assert not chosen.paused
+        state = result.state
+
+
+@st.composite
+def fairness_cases(
+    draw: st.DrawFn,
+) -> tuple[list[User], list[PolicyMember], list[str], dict[int, int], set[int]]:
+    ids = sorted(draw(st.sets(st.integers(1, 30), min_size=2, max_size=10)))
+    steady = draw(st.sets(st.sampled_from(ids), min_size=1))
+    members, leaving = [], {}
+    for uid in ids:
+        if uid in steady:
+            members.append(PolicyMember(user_id=uid))
+            continue
+        kind = draw(st.sampled_from(["filtered", "paused", "leaving"]))
+        if kind == "filtered":
+            members.append(
+                PolicyMember(
+                    user_id=uid,
+                    filters=MemberFilters(
+                        states=draw(st.frozensets(st.sampled_from(STATES), min_size=1))
+                    ),
+                )
+            )
+        elif kind == "paused":
+            members.append(PolicyMember(user_id=uid, paused=True))
+        else:
+            members.append(PolicyMember(user_id=uid))
+            leaving[uid] = draw(st.integers(0, 30))
+    leads = draw(st.lists(st.sampled_from(STATES), min_size=1, max_size=60))
+    return [member(uid) for uid in ids], members, leads, leaving, steady
+
+
+@given(fairness_cases())
+def test_round_robin_counts_of_steady_members_differ_by_at_most_one(
+    case: tuple[list[User], list[PolicyMember], list[str], dict[int, int], set[int]],
+) -> None:
+    users, members, leads, leaving, steady = case
+    policy = RoutingPolicy(key="west_rr", name="W", teams=("west",), members=tuple(members))
+    state = RoutingState()
+    counts: Counter[int] = Counter()
+    for step, state_code in enumerate(leads):
+        present = [
+            u if leaving.get(u.user_id, 10**6) > step else attrs.evolve(u, active=False)
+            for u in users
+        ]
+        d = directory(present, [policy])
+        result = route(lead(state_code), "purchased_leads", d, state, NOW, trace=False)
+        state = result.state
+        assert result.assignee_id is not None  # a steady member is always eligible
+        counts[result.assignee_id] += 1
+        steady_counts = [counts[uid] for uid in steady]
+        assert max(steady_counts) - min(steady_counts) <= 1
+        gone = [uid for uid, at in leaving.items() if at <= step]
+        assert result.assignee_id not in gone
+
+
+@given(setups())
+def test_excluded_members_never_receive_the_lead(setup: Setup) -> None:
+    d = build(setup)
+    settings = {m.user_id: m for m in setup.members}
+    state = RoutingState()
+    for state_code, purpose in setup.leads:
+        result = route(lead(state_code, purpose), "purchased_leads", d, state, NOW, trace=False)
+        uid = result.assignee_id
+        if uid is not None:
+            user, m = d.user(uid), settings[uid]
+            f = m.filters
+            assert user.active
+            assert "receive_leads" in user.permissions
+            assert not m.paused
+            assert not f.states or state_code in f.states
+            assert not f.loan_purposes or purpose in f.loan_purposes
+            assert not f.require_license or (
+                state_code and user.licensed_in(state_code, date(2026, 3, 10))
+            )
+            for cap in f.max_leads:
+                assert state.load(uid).count(cap.per, date(2026, 3, 10)) < cap.count
+        state = result.state
