@@ -215,3 +215,22 @@ def test_excluded_members_never_receive_the_lead(setup: Setup) -> None:
             for cap in f.max_leads:
                 assert state.load(uid).count(cap.per, date(2026, 3, 10)) < cap.count
         state = result.state
+
+
+@given(setups())
+def test_a_router_decides_as_route_chained_by_hand(setup: Setup) -> None:
+    from leadflow.routing import Router
+
+    d = build(setup)
+    router = Router(d)
+    state = RoutingState()
+    for state_code, purpose in setup.leads:
+        by_hand = route(lead(state_code, purpose), "purchased_leads", d, state, NOW)
+        batched = router.route(lead(state_code, purpose), "purchased_leads", NOW)
+        assert (batched.assignee_id, batched.outcome, batched.reason) == (
+            by_hand.assignee_id,
+            by_hand.outcome,
+            by_hand.reason,
+        )
+        state = by_hand.state
+        assert router.state == state

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 import attrs
 
@@ -33,6 +33,8 @@ from leadflow.routing.config import (
 )
 
 __all__ = ["Directory", "Excluded", "PolicyIndex"]
+
+_CACHE_SIZE = 65536
 
 
 @attrs.frozen
@@ -91,6 +93,7 @@ class PolicyIndex:
             for lic in u.licenses:
                 if lic.expires_on is not None:
                     self._licensed_until.setdefault(lic.state, []).append((b, lic.expires_on))
+        self._cache: dict[tuple[object, ...], tuple[int, int]] = {}
         self.capped: tuple[tuple[int, int, tuple[VolumeCap, ...]], ...] = tuple(
             (b, u.user_id, f.max_leads)
             for b, u, f in zip(bits, users, filters, strict=True)
@@ -122,6 +125,35 @@ class PolicyIndex:
                 if day <= expires:
                     licensed |= bit
         return (self.all & ~self.needs_license) | licensed
+
+    def masks(
+        self,
+        state: str | None,
+        zip_code: str | None,
+        purpose: LoanPurpose,
+        credit: CreditRating | None,
+        day: date,
+    ) -> tuple[int, int]:
+        """Members passing pause and filters, and of those the ones passing the license check.
+
+        Cached per distinct lead profile: a batch of a million leads has few.
+        """
+        key = (state, zip_code, purpose, credit, day)
+        hit = self._cache.get(key)
+        if hit is None:
+            filtered = (
+                self.all
+                & ~self.paused
+                & self.state_mask(state)
+                & self.zip_mask(zip_code)
+                & self.purpose_mask(purpose)
+                & self.credit_mask(credit)
+            )
+            hit = (filtered, filtered & self.license_mask(state, day))
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
 
     def start_index(self, last_user_id: int | None) -> int:
         """Index of the first member after ``last_user_id`` in user-id order."""
@@ -194,6 +226,7 @@ class Directory:
         if problems:
             raise ConfigError(problems)
         self._indexes = {p.key: self._index(p) for p in policies}
+        self._last: tuple[datetime | None, date] = (None, date.min)
 
     def _team_members(self, policy: RoutingPolicy) -> set[int]:
         if policy.user is not None:
@@ -215,6 +248,15 @@ class Directory:
             else:
                 candidates.append(user)
         return PolicyIndex(policy, tuple(candidates), tuple(excluded))
+
+    def local_date(self, now: datetime) -> date:
+        """The organisation's calendar date at ``now`` (cached for repeated instants)."""
+        last_now, last_day = self._last
+        if now is last_now:
+            return last_day
+        day = now.astimezone(self.timezone).date()
+        self._last = (now, day)  # one assignment: safe to share between threads
+        return day
 
     # ------------------------------------------------------------------ lookups
 

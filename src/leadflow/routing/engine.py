@@ -47,6 +47,7 @@ __all__ = [
     "Offer",
     "Outcome",
     "PolicyCursor",
+    "Router",
     "RoutingResult",
     "RoutingState",
     "TraceEntry",
@@ -80,6 +81,10 @@ class UserLoad:
     open_leads: int = 0
 
     def count(self, period: Period, day: date) -> int:
+        if self.day == day:  # the same day is the same week and month
+            if period is Period.DAY:
+                return self.today
+            return self.this_week if period is Period.WEEK else self.this_month
         if self.day is None:
             return 0
         if period is Period.DAY:
@@ -92,6 +97,10 @@ class UserLoad:
     def plus_one(self, day: date, *, routed: bool) -> UserLoad:
         if not routed:
             return attrs.evolve(self, open_leads=self.open_leads + 1)
+        if self.day == day:
+            return UserLoad(
+                day, self.today + 1, self.this_week + 1, self.this_month + 1, self.open_leads + 1
+            )
         return UserLoad(
             day=day,
             today=self.count(Period.DAY, day) + 1,
@@ -133,6 +142,19 @@ class RoutingState:
         if policy is not None and cursor is not None:
             cursors = {**self.cursors, policy: cursor}
         return RoutingState(cursors, {**self.loads, user_id: load})
+
+
+@attrs.frozen
+class _LiveState(RoutingState):
+    """A :class:`Router`'s running state: updated in place instead of copied per lead."""
+
+    def _with(
+        self, *, policy: str | None, cursor: PolicyCursor | None, user_id: int, load: UserLoad
+    ) -> RoutingState:
+        if policy is not None and cursor is not None:
+            self.cursors[policy] = cursor  # type: ignore[index]
+        self.loads[user_id] = load  # type: ignore[index]
+        return self
 
 
 # --------------------------------------------------------------------------- results
@@ -258,18 +280,25 @@ def _evaluate(
     size = index.size
     st, zp = attributes.property_state, attributes.property_zip
     active = index.all & ~index.paused
-    state_ok = index.state_mask(st)
-    zip_ok = index.zip_mask(zp)
-    purpose_ok = index.purpose_mask(attributes.loan_purpose)
-    credit_ok = index.credit_mask(attributes.credit_rating)
-    filtered = active & state_ok & zip_ok & purpose_ok & credit_ok
-    licensed = filtered & index.license_mask(st, day)
+    if want_trace:
+        state_ok = index.state_mask(st)
+        zip_ok = index.zip_mask(zp)
+        purpose_ok = index.purpose_mask(attributes.loan_purpose)
+        credit_ok = index.credit_mask(attributes.credit_rating)
+        filtered = active & state_ok & zip_ok & purpose_ok & credit_ok
+        licensed = filtered & index.license_mask(st, day)
+    else:
+        filtered, licensed = index.masks(
+            st, zp, attributes.loan_purpose, attributes.credit_rating, day
+        )
     over = 0
     for bit, user_id, caps in index.capped:
         if licensed & bit:
             load = state.load(user_id)
-            if any(load.count(cap.per, day) >= cap.count for cap in caps):
-                over |= bit
+            for cap in caps:
+                if load.count(cap.per, day) >= cap.count:
+                    over |= bit
+                    break
     eligible = licensed & ~over
 
     reason: FailureReason | None = None
@@ -384,10 +413,11 @@ def _try_policy(
         return _Attempt(policy_key, policy.distribution, offer_to=tuple(order), trace=trace)
     chosen, new_cursor = _pick(index, evaluation.eligible, cursor, state)
     assignee = index.member_ids[chosen]
-    trace = tuple(
-        attrs.evolve(e, verdict=Verdict.CHOSEN) if e.user_id == assignee else e
-        for e in evaluation.trace
-    )
+    trace = evaluation.trace
+    if trace:
+        trace = tuple(
+            attrs.evolve(e, verdict=Verdict.CHOSEN) if e.user_id == assignee else e for e in trace
+        )
     return _Attempt(
         policy_key, policy.distribution, assignee=assignee, cursor=new_cursor, trace=trace
     )
@@ -396,7 +426,7 @@ def _try_policy(
 def _local_day(directory: Directory, now: datetime) -> date:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
-    return now.astimezone(directory.timezone).date()
+    return directory.local_date(now)
 
 
 def _assigned(
@@ -655,3 +685,56 @@ def resolve_offer(
         via_fallback=offer.via_fallback,
         primary_reason=offer.primary_reason,
     )
+
+
+class Router:
+    """Routes many leads in a row, keeping the routing state in place.
+
+    Each call decides exactly as :func:`route` with the state left by the
+    previous call; only the state is updated in place instead of copied,
+    which matters for batches of millions. Results share the router's running
+    state: read :attr:`state` for an immutable snapshot to store. The trace
+    is off by default.
+    """
+
+    def __init__(self, directory: Directory, state: RoutingState | None = None) -> None:
+        base = state or RoutingState()
+        self.directory = directory
+        self._live = _LiveState(dict(base.cursors), dict(base.loads))
+
+    @property
+    def state(self) -> RoutingState:
+        """A snapshot of the current cursors and loads."""
+        return RoutingState(dict(self._live.cursors), dict(self._live.loads))
+
+    def route(
+        self,
+        lead: Lead | LeadAttributes,
+        source: str | LeadSource,
+        now: datetime,
+        *,
+        creator: User | None = None,
+        assignee: int | None = None,
+        contact_matched: bool = False,
+        trace: bool = False,
+    ) -> RoutingResult:
+        """Route one lead, as :func:`route`, and keep the new state."""
+        return route(
+            lead,
+            source,
+            self.directory,
+            self._live,
+            now,
+            creator=creator,
+            assignee=assignee,
+            contact_matched=contact_matched,
+            trace=trace,
+        )
+
+    def resolve_offer(
+        self, offer: Offer, accepted_by: int | None, now: datetime, *, trace: bool = False
+    ) -> RoutingResult:
+        """Settle an offer, as :func:`resolve_offer`, and keep the new state."""
+        return resolve_offer(
+            offer, accepted_by, now, directory=self.directory, state=self._live, trace=trace
+        )
