@@ -495,6 +495,8 @@ class Lead:
     release_at: datetime | None = None
     assigned_at: datetime | None = None
     assignment_method: str | None = None
+    #: The stored version, for optimistic concurrency: 0 until first stored.
+    version: int = 0
 
     @property
     def source(self) -> str:

@@ -91,7 +91,7 @@ def check_transition(old: Lead, new: Lead, events: Sequence[Event]) -> None:
         allowed |= EXPLAINS.get(type(event), frozenset())
     unexplained = changed - allowed
     assert not unexplained, f"{sorted(unexplained)} changed, but no event says so: {events}"
-    fixed = {"lead_id", "contact_id", "created_at", "attributes", "origin"} & changed
+    fixed = {"lead_id", "contact_id", "created_at", "attributes", "origin", "version"} & changed
     assert not fixed, f"{sorted(fixed)} must never change in a transition"
 
 
