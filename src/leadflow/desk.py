@@ -61,6 +61,7 @@ from leadflow.notify.messages import assignment_message
 from leadflow.org import OrgConfig
 from leadflow.queue import aging, ownership
 from leadflow.queue import order as queue_order
+from leadflow.routing.config import Distribution
 from leadflow.routing.directory import Directory
 from leadflow.routing.engine import Offer, Outcome, Router, RoutingResult, RoutingState, UserLoad
 from leadflow.routing.exceptions import (
@@ -334,10 +335,26 @@ class LeadDesk:
         month = midnight.replace(day=1)
         return day, midnight, week, month
 
+    def _needs_loads(self, source: str) -> bool:
+        """Whether routing this source reads load counts (volume caps, least loaded)."""
+        found = self.directory.sources.get(source)
+        if found is None:
+            return False
+        for key in (found.primary_policy, found.fallback_policy):
+            if key is None:
+                continue
+            policy = self.directory.policy(key)
+            if policy.distribution is Distribution.LEAST_LOADED:
+                return True
+            if any(m.filters.max_leads for m in policy.members):
+                return True
+        return False
+
     def _routing_state(self, uow: UnitOfWork, source: str, now: datetime) -> RoutingState:
-        owners = (
-            sorted(self.directory.pool_owners(source)) if source in self.directory.sources else []
-        )
+        """The cursors, and the load counts of the source's candidates when routing reads them."""
+        if not self._needs_loads(source):
+            return RoutingState(uow.cursors(), {})
+        owners = sorted(self.directory.pool_owners(source))
         if not owners:
             return RoutingState(uow.cursors(), {})
         day, midnight, week, month = self._period_starts(now)
@@ -417,6 +434,7 @@ class LeadDesk:
         assignee: int | None,
         contact_id: UUID | None,
         via: int | None,
+        save_cursor: bool = True,
     ) -> CreateResult:
         attributes = draft.attributes
         external_id = attributes.external_id
@@ -494,7 +512,7 @@ class LeadDesk:
         lead = apply_events(lead, events)
         stored = uow.add_lead(lead, next_change_at=aging.next_change_at(lead, self.playbook))
         uow.append_events(events)
-        if result.policy is not None and result.assignee_id is not None:
+        if save_cursor and result.policy is not None and result.assignee_id is not None:
             uow.save_cursor(result.policy, result.state.cursor(result.policy))
         if result.outcome in (Outcome.UNASSIGNED, Outcome.HELD) and result.reason is not None:
             uow.put_exception(
@@ -622,6 +640,7 @@ class LeadDesk:
                     assignee=assign_to,
                     contact_id=None,
                     via=None,
+                    save_cursor=False,
                 )
                 if result.duplicate:
                     status = "duplicate"
@@ -658,6 +677,11 @@ class LeadDesk:
                         error=refusal,
                     )
                 )
+            # the cursors, once per chunk, in the same unit of work as its assignments
+            before = uow.cursors()
+            for policy, cursor in router.state.cursors.items():
+                if before.get(policy) != cursor:
+                    uow.save_cursor(policy, cursor)
         outcomes.sort(key=lambda o: o.row_number)
         return outcomes
 

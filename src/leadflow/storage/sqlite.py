@@ -1,0 +1,848 @@
+"""The embedded default store: one SQLite file (stdlib :mod:`sqlite3` only).
+
+:class:`SQLiteStore` keeps leadflow values as JSON documents
+(:mod:`leadflow.storage.codec`) beside the few columns its queries need, so
+that a lead reads back equal to the lead written, while every query runs on
+an index.
+
+* **File and connections.** The file is opened in WAL mode
+  (``journal_mode=WAL``, ``synchronous=NORMAL``, ``foreign_keys=ON``): readers
+  never wait for the writer, and a commit costs no fsync of the database.
+  Each thread gets its own connection, opened on first use.
+* **Transactions.** Every unit of work starts with ``BEGIN IMMEDIATE``, which
+  takes the write lock at once: the units of work of all threads and
+  processes on one file run one after another, so a read-modify-write is
+  never interleaved. A unit of work waits up to ``busy_timeout`` seconds for
+  the lock, then fails with :class:`~leadflow.errors.Conflict`. The block
+  ending commits; an exception rolls back and propagates unchanged.
+* **Schema.** Its version is ``PRAGMA user_version``; opening a file applies
+  the missing forward migrations in order, each in its own transaction, and
+  refuses (:class:`~leadflow.errors.ConfigError`) a file written by a newer
+  leadflow.
+* **Tables.** ``config`` (the current document) and ``config_history``;
+  ``contacts`` (indexed on email and phone); ``leads`` (indexed on assignee
+  and stage, stage, ``next_change_at``, contact, and unique on (source,
+  external id)); ``activity`` (append-only, indexed on lead and time);
+  ``exceptions``; ``cursors``; ``outbox`` (indexed on status and time).
+* **Moments in columns** (``next_change_at``, ``at``, ``created_at``,
+  ``assigned_at``) are UTC text of fixed width
+  (``2026-03-10T15:00:00.000000+00:00``), whose text order is time order; the
+  JSON documents keep each moment's own offset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Collection, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
+from uuid import UUID
+
+import attrs
+
+from leadflow.errors import ConfigError, Conflict, FieldError, NotFound, ValidationError
+from leadflow.events import AssignmentMethod, Event
+from leadflow.model import Contact, Lead
+from leadflow.org import OrgConfig
+from leadflow.routing.engine import PolicyCursor
+from leadflow.routing.exceptions import ExceptionRecord
+from leadflow.storage.codec import (
+    config_from_json,
+    config_to_json,
+    contact_from_json,
+    contact_to_json,
+    cursor_from_json,
+    cursor_to_json,
+    event_from_json,
+    event_to_json,
+    exception_from_json,
+    exception_to_json,
+    lead_from_json,
+    lead_to_json,
+    message_from_json,
+    message_to_json,
+)
+from leadflow.storage.protocol import OutboxMessage, OutboxStatus
+
+if TYPE_CHECKING:
+    from leadflow.storage.protocol import Store, UnitOfWork
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteUnitOfWork"]
+
+
+# --------------------------------------------------------------------------- schema
+
+#: Forward migrations: entry ``n`` takes a file from version ``n`` to ``n + 1``.
+#: Append new ones; never edit one that has shipped.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 0 -> 1: the first schema.
+    (
+        """CREATE TABLE config (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            doc TEXT NOT NULL
+        )""",
+        """CREATE TABLE config_history (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor INTEGER,
+            doc TEXT NOT NULL
+        )""",
+        """CREATE TABLE contacts (
+            contact_id TEXT PRIMARY KEY,
+            owner_id INTEGER,
+            email TEXT,
+            phone TEXT,
+            created_at TEXT NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX contacts_email ON contacts (email)",
+        "CREATE INDEX contacts_phone ON contacts (phone)",
+        """CREATE TABLE leads (
+            lead_id TEXT PRIMARY KEY,
+            contact_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            external_id TEXT,
+            assignee_id INTEGER,
+            stage TEXT NOT NULL,
+            killed INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            assigned_at TEXT,
+            assignment_method TEXT,
+            next_change_at TEXT,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX leads_assignee_stage ON leads (assignee_id, stage)",
+        "CREATE INDEX leads_stage ON leads (stage)",
+        "CREATE INDEX leads_next_change_at ON leads (next_change_at, lead_id)"
+        " WHERE next_change_at IS NOT NULL",
+        "CREATE UNIQUE INDEX leads_source_external_id ON leads (source, external_id)"
+        " WHERE external_id IS NOT NULL",
+        "CREATE INDEX leads_contact ON leads (contact_id)",
+        """CREATE TABLE activity (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            lead_id TEXT,
+            contact_id TEXT,
+            kind TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor INTEGER,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX activity_lead ON activity (lead_id)",
+        "CREATE INDEX activity_at ON activity (at)",
+        """CREATE TABLE exceptions (
+            lead_id TEXT PRIMARY KEY,
+            open INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        """CREATE TABLE cursors (
+            policy TEXT PRIMARY KEY,
+            doc TEXT NOT NULL
+        )""",
+        """CREATE TABLE outbox (
+            message_id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX outbox_status ON outbox (status, created_at)",
+    ),
+)
+
+#: The schema version this code reads and writes.
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_ROUTED = (str(AssignmentMethod.ROUTING), str(AssignmentMethod.FALLBACK))
+#: ``IN`` over a JSON array parameter: one prepared statement for any number of values.
+_IN = "IN (SELECT value FROM json_each(?))"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+#: The last moment turned into a key, and its key (see codec._iso).
+_last_key: tuple[datetime | None, str] = (None, "")
+
+
+def _utc_key(name: str, moment: datetime) -> str:
+    """``moment`` as fixed-width UTC text, whose text order is time order.
+
+    ``name`` is the field named if ``moment`` is naive (a ValidationError).
+    """
+    global _last_key
+    last = _last_key
+    if last[0] is moment:
+        return last[1]
+    zone = moment.tzinfo
+    if zone is UTC:
+        key = moment.isoformat(timespec="microseconds")
+    elif zone is None or moment.utcoffset() is None:
+        raise ValidationError([FieldError(name, moment, "must be a timezone-aware datetime")])
+    else:
+        key = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    _last_key = (moment, key)
+    return key
+
+
+#: Plain values (str, int, StrEnum) to a JSON array, without the codec's converter.
+_encode_plain = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def _json_list(values: Collection[str] | Collection[int]) -> str:
+    return _encode_plain(values if isinstance(values, list) else list(values))
+
+
+_new = object.__new__
+_set = object.__setattr__
+_LEAD_FIELDS = tuple(field.name for field in attrs.fields(Lead))
+
+
+def _with_version(lead: Lead, version: int) -> Lead:
+    """``attrs.evolve(lead, version=version)`` at a third of the cost.
+
+    Only the version changes, and every other field was validated when
+    ``lead`` was built, so the copy skips ``__init__``.
+    """
+    if type(lead) is not Lead:  # a subclass may have fields of its own
+        return attrs.evolve(lead, version=version)
+    copy = _new(Lead)
+    for name in _LEAD_FIELDS:
+        _set(copy, name, getattr(lead, name))
+    _set(copy, "version", version)
+    return copy
+
+
+def _not_open(*_: object) -> NoReturn:
+    raise ConfigError("this unit of work is not open: use it inside 'with store.unit_of_work()'")
+
+
+def _ended(*_: object) -> NoReturn:
+    raise ConfigError("this unit of work has ended: open a new one")
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return "database is locked" in text or "database table is locked" in text
+
+
+# --------------------------------------------------------------------------- unit of work
+
+
+class SQLiteUnitOfWork:
+    """One transaction on a :class:`SQLiteStore`; see :class:`~leadflow.storage.UnitOfWork`.
+
+    Made by :meth:`SQLiteStore.unit_of_work` and used as a context manager:
+    entering it starts the transaction (``BEGIN IMMEDIATE``), leaving it
+    commits, or rolls back if the block raised.
+    """
+
+    def __init__(self, store: SQLiteStore, connection: sqlite3.Connection) -> None:
+        self._store = store
+        self._connection = connection
+        # Bound to the connection while the transaction is open, else to a function
+        # that says why not: no per-call check on the hot path.
+        self._execute: Any = _not_open
+        self._executemany: Any = _not_open
+
+    # ------------------------------------------------------------------ transaction
+
+    def __enter__(self) -> SQLiteUnitOfWork:
+        connection = self._connection
+        if connection.in_transaction:
+            raise ConfigError(
+                "a unit of work is already open in this thread: finish it before opening another"
+            )
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_locked(exc):
+                raise self._store._locked() from exc
+            raise
+        self._execute = connection.execute
+        self._executemany = connection.executemany
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._execute = self._executemany = _ended
+        connection = self._connection
+        if exc is None:
+            try:
+                connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._rollback()
+                if _is_locked(error):
+                    raise self._store._locked() from error
+                raise
+            return
+        self._rollback()
+        if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
+            raise self._store._locked() from exc
+
+    def _rollback(self) -> None:
+        connection = self._connection
+        if connection.in_transaction:  # SQLite may have rolled back by itself
+            with suppress(sqlite3.Error):  # only if the connection is broken
+                connection.execute("ROLLBACK")
+
+    # ------------------------------------------------------------------ configuration
+
+    def load_config(self) -> OrgConfig | None:
+        """The stored organisation configuration, or ``None`` if none was saved yet."""
+        row = self._execute("SELECT doc FROM config WHERE id = 1").fetchone()
+        return None if row is None else config_from_json(row[0])
+
+    def save_config(self, config: OrgConfig, *, actor: int | None, at: datetime) -> None:
+        """Replace the configuration; the previous one is kept in the change history."""
+        _utc_key("at", at)
+        doc = config_to_json(config)
+        self._execute(
+            "INSERT INTO config (id, doc) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+            (doc,),
+        )
+        self._execute(
+            "INSERT INTO config_history (at, actor, doc) VALUES (?, ?, ?)",
+            (at.isoformat(), actor, doc),
+        )
+
+    def config_history(self) -> list[tuple[datetime, int | None, OrgConfig]]:
+        """Every saved configuration, oldest first, with when and by whom. Empty if none."""
+        rows = self._execute("SELECT at, actor, doc FROM config_history ORDER BY seq")
+        return [
+            (datetime.fromisoformat(at), actor, config_from_json(doc)) for at, actor, doc in rows
+        ]
+
+    # ------------------------------------------------------------------ leads
+
+    def get_lead(self, lead_id: UUID) -> Lead:
+        """The lead with this id, with its stored ``version``. Raises NotFound."""
+        row = self._execute("SELECT doc FROM leads WHERE lead_id = ?", (str(lead_id),)).fetchone()
+        if row is None:
+            raise NotFound(f"lead {lead_id} does not exist")
+        return lead_from_json(row[0])
+
+    def find_lead(self, source: str, external_id: str) -> Lead | None:
+        """The lead imported from ``source`` with this external id, or ``None``."""
+        row = self._execute(
+            "SELECT doc FROM leads WHERE source = ? AND external_id = ?", (source, external_id)
+        ).fetchone()
+        return None if row is None else lead_from_json(row[0])
+
+    def _lead_row(self, lead: Lead, next_change_at: datetime | None) -> tuple[Any, ...]:
+        """The columns of ``lead`` (already at its new version), ending with its id."""
+        assigned_at = lead.assigned_at
+        return (
+            str(lead.contact_id),
+            lead.attributes.source,
+            lead.attributes.external_id,
+            lead.assignee_id,
+            lead.stage,
+            lead.killed_at is not None,
+            _utc_key("created_at", lead.created_at),
+            None if assigned_at is None else _utc_key("assigned_at", assigned_at),
+            lead.assignment_method,
+            None if next_change_at is None else _utc_key("next_change_at", next_change_at),
+            lead.version,
+            lead_to_json(lead),
+            str(lead.lead_id),
+        )
+
+    def _duplicate(self, lead: Lead, exc: sqlite3.IntegrityError) -> Conflict:
+        if "leads.lead_id" in str(exc):
+            return Conflict(f"lead {lead.lead_id} already exists")
+        source, external_id = lead.attributes.source, lead.attributes.external_id
+        row = self._execute(
+            "SELECT lead_id FROM leads WHERE source = ? AND external_id = ?",
+            (source, external_id),
+        ).fetchone()
+        holder = "" if row is None else f" (lead {row[0]})"
+        return Conflict(
+            f"lead source {source!r} already has a lead with external id {external_id!r}{holder}"
+        )
+
+    def add_lead(self, lead: Lead, *, next_change_at: datetime | None) -> Lead:
+        """Store a new lead; returns it with ``version`` 1.
+
+        ``lead.version`` must be 0 (else ValidationError). Raises Conflict if
+        the lead id exists, or if another lead of the same source has the
+        same external id. ``next_change_at`` is indexed for :meth:`due_leads`.
+        """
+        if lead.version != 0:
+            raise ValidationError(
+                [
+                    FieldError(
+                        "version",
+                        lead.version,
+                        f"must be 0 to add lead {lead.lead_id}: a stored lead is "
+                        "changed with update_lead",
+                    )
+                ]
+            )
+        stored = _with_version(lead, 1)
+        try:
+            self._execute(
+                "INSERT INTO leads (contact_id, source, external_id, assignee_id, stage, killed,"
+                " created_at, assigned_at, assignment_method, next_change_at, version, doc,"
+                " lead_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self._lead_row(stored, next_change_at),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise self._duplicate(lead, exc) from None
+        return stored
+
+    def update_lead(self, lead: Lead, *, next_change_at: datetime | None) -> Lead:
+        """Store a changed lead; returns it with ``version`` one higher.
+
+        Raises NotFound if it was never stored, and Conflict if the stored
+        version is not ``lead.version`` (someone else changed it first), or if
+        the lead now has another lead's (source, external id).
+        """
+        stored = _with_version(lead, lead.version + 1)
+        try:
+            cursor = self._execute(
+                "UPDATE leads SET contact_id = ?, source = ?, external_id = ?, assignee_id = ?,"
+                " stage = ?, killed = ?, created_at = ?, assigned_at = ?, assignment_method = ?,"
+                " next_change_at = ?, version = ?, doc = ? WHERE lead_id = ? AND version = ?",
+                (*self._lead_row(stored, next_change_at), lead.version),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise self._duplicate(lead, exc) from None
+        if cursor.rowcount == 0:
+            row = self._execute(
+                "SELECT version FROM leads WHERE lead_id = ?", (str(lead.lead_id),)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"lead {lead.lead_id} does not exist")
+            raise Conflict(
+                f"lead {lead.lead_id} was changed by someone else "
+                f"(stored version {row[0]}, yours {lead.version}): read it again and retry"
+            )
+        return stored
+
+    def _leads(self, sql: str, parameters: Sequence[Any] = ()) -> list[Lead]:
+        return [lead_from_json(doc) for (doc,) in self._execute(sql, parameters)]
+
+    def leads_of_assignee(
+        self, user_id: int, *, exclude_stages: Collection[str] = ()
+    ) -> list[Lead]:
+        """Leads assigned to ``user_id``, not killed, not in ``exclude_stages``. Any order."""
+        if not exclude_stages:
+            return self._leads(
+                "SELECT doc FROM leads WHERE assignee_id = ? AND NOT killed", (user_id,)
+            )
+        return self._leads(
+            f"SELECT doc FROM leads WHERE assignee_id = ? AND NOT killed AND stage NOT {_IN}",
+            (user_id, _json_list(exclude_stages)),
+        )
+
+    def pool_leads(
+        self, *, pool_stages: Collection[str] = (), exclude_stages: Collection[str] = ()
+    ) -> list[Lead]:
+        """Leads nobody holds, plus held leads in ``pool_stages``; never killed ones or
+        those in ``exclude_stages``. Any order; empty list if none."""
+        excluded = _json_list(exclude_stages)
+        sql = f"SELECT doc FROM leads WHERE assignee_id IS NULL AND NOT killed AND stage NOT {_IN}"
+        if not pool_stages:
+            return self._leads(sql, (excluded,))
+        return self._leads(
+            f"{sql} UNION ALL SELECT doc FROM leads WHERE stage {_IN}"
+            f" AND assignee_id IS NOT NULL AND NOT killed AND stage NOT {_IN}",
+            (excluded, _json_list(pool_stages), excluded),
+        )
+
+    def due_leads(self, now: datetime, *, limit: int | None = None) -> list[Lead]:
+        """Leads whose ``next_change_at`` is at or before ``now``, earliest first."""
+        return self._leads(
+            "SELECT doc FROM leads WHERE next_change_at <= ?"
+            " ORDER BY next_change_at, lead_id LIMIT ?",
+            (_utc_key("now", now), -1 if limit is None else max(limit, 0)),
+        )
+
+    def leads_of_contact(self, contact_id: UUID) -> list[Lead]:
+        """The contact's leads, oldest first; empty if none."""
+        return self._leads(
+            "SELECT doc FROM leads WHERE contact_id = ? ORDER BY created_at, lead_id",
+            (str(contact_id),),
+        )
+
+    def count_leads(self) -> int:
+        """How many leads are stored."""
+        count: int = self._execute("SELECT COUNT(*) FROM leads").fetchone()[0]
+        return count
+
+    def routed_counts(self, user_ids: Collection[int], *, since: datetime) -> dict[int, int]:
+        """Per user, leads assigned by routing (``routing`` or ``fallback``) at or after
+        ``since`` and still assigned to them. Users with none are absent."""
+        key = _utc_key("since", since)
+        if not user_ids:
+            return {}
+        rows = self._execute(
+            f"SELECT assignee_id, COUNT(*) FROM leads WHERE assignee_id {_IN}"
+            " AND assignment_method IN (?, ?) AND assigned_at >= ? GROUP BY assignee_id",
+            (_json_list(user_ids), *_ROUTED, key),
+        )
+        return dict(rows)
+
+    def open_counts(
+        self, user_ids: Collection[int], *, exclude_stages: Collection[str] = ()
+    ) -> dict[int, int]:
+        """Per user, leads assigned to them, not killed and not in ``exclude_stages``.
+
+        Users with none are absent (read the result with ``.get(user_id, 0)``).
+        """
+        if not user_ids:
+            return {}
+        rows = self._execute(
+            f"SELECT assignee_id, COUNT(*) FROM leads WHERE assignee_id {_IN}"
+            f" AND NOT killed AND stage NOT {_IN} GROUP BY assignee_id",
+            (_json_list(user_ids), _json_list(exclude_stages)),
+        )
+        return dict(rows)
+
+    # ------------------------------------------------------------------ contacts
+
+    def get_contact(self, contact_id: UUID) -> Contact:
+        """The contact with this id. Raises NotFound."""
+        row = self._execute(
+            "SELECT doc FROM contacts WHERE contact_id = ?", (str(contact_id),)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"contact {contact_id} does not exist")
+        return contact_from_json(row[0])
+
+    @staticmethod
+    def _contact_row(contact: Contact) -> tuple[Any, ...]:
+        return (
+            contact.owner_id,
+            contact.details.email,
+            contact.details.cell_phone,
+            _utc_key("created_at", contact.created_at),
+            contact_to_json(contact),
+            str(contact.contact_id),
+        )
+
+    def add_contact(self, contact: Contact) -> None:
+        """Store a new contact. Raises Conflict if the id exists."""
+        try:
+            self._execute(
+                "INSERT INTO contacts (owner_id, email, phone, created_at, doc, contact_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                self._contact_row(contact),
+            )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"contact {contact.contact_id} already exists") from None
+
+    def update_contact(self, contact: Contact) -> None:
+        """Replace a stored contact. Raises NotFound if it was never stored."""
+        cursor = self._execute(
+            "UPDATE contacts SET owner_id = ?, email = ?, phone = ?, created_at = ?, doc = ?"
+            " WHERE contact_id = ?",
+            self._contact_row(contact),
+        )
+        if cursor.rowcount == 0:
+            raise NotFound(f"contact {contact.contact_id} does not exist")
+
+    def find_contacts(
+        self,
+        *,
+        emails: Collection[str] = (),
+        phones: Collection[str] = (),
+        owners: Collection[int] | None = None,
+    ) -> list[Contact]:
+        """Contacts whose email is in ``emails`` or whose cell phone is in ``phones``,
+        owned by one of ``owners`` (``None``: anyone). Any order; empty if none."""
+        if not emails and not phones:
+            return []
+        sql = f"SELECT doc FROM contacts WHERE (email {_IN} OR phone {_IN})"
+        parameters = [_json_list(emails), _json_list(phones)]
+        if owners is not None:
+            if not owners:
+                return []
+            sql += f" AND owner_id {_IN}"
+            parameters.append(_json_list(owners))
+        return [contact_from_json(doc) for (doc,) in self._execute(sql, parameters)]
+
+    # ------------------------------------------------------------------ routing state
+
+    def cursors(self) -> dict[str, PolicyCursor]:
+        """Every stored policy cursor by policy key; empty if none."""
+        rows = self._execute("SELECT policy, doc FROM cursors")
+        return {policy: cursor_from_json(doc) for policy, doc in rows}
+
+    def save_cursor(self, policy: str, cursor: PolicyCursor) -> None:
+        """Store a policy's cursor (replacing the previous one)."""
+        self._execute(
+            "INSERT INTO cursors (policy, doc) VALUES (?, ?)"
+            " ON CONFLICT (policy) DO UPDATE SET doc = excluded.doc",
+            (policy, cursor_to_json(cursor)),
+        )
+
+    # ------------------------------------------------------------------ activity
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        """Append to the activity log, in order."""
+        rows = []
+        for event in events:
+            lead_id = getattr(event, "lead_id", None)
+            contact_id = getattr(event, "contact_id", None)
+            rows.append(
+                (
+                    None if lead_id is None else str(lead_id),
+                    None if contact_id is None else str(contact_id),
+                    event.kind,
+                    _utc_key("at", event.at),
+                    event.actor,
+                    event_to_json(event),
+                )
+            )
+        self._executemany(
+            "INSERT INTO activity (lead_id, contact_id, kind, at, actor, doc)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def history(self, lead_id: UUID) -> list[Event]:
+        """The lead's events (and notes tied to it) in the order they were appended."""
+        rows = self._execute(
+            "SELECT kind, doc FROM activity WHERE lead_id = ? ORDER BY seq", (str(lead_id),)
+        )
+        return [event_from_json(kind, doc) for kind, doc in rows]
+
+    def activity(self, *, start: datetime, end: datetime) -> list[Event]:
+        """Every event with ``start <= at < end``, in the order appended."""
+        rows = self._execute(
+            "SELECT kind, doc FROM activity WHERE at >= ? AND at < ? ORDER BY seq",
+            (_utc_key("start", start), _utc_key("end", end)),
+        )
+        return [event_from_json(kind, doc) for kind, doc in rows]
+
+    # ------------------------------------------------------------------ exceptions
+
+    def put_exception(self, record: ExceptionRecord) -> None:
+        """Store or replace the exception record of ``record.lead_id``."""
+        self._execute(
+            "INSERT INTO exceptions (lead_id, open, doc) VALUES (?, ?, ?)"
+            " ON CONFLICT (lead_id) DO UPDATE SET open = excluded.open, doc = excluded.doc",
+            (str(record.lead_id), record.is_open, exception_to_json(record)),
+        )
+
+    def get_exception(self, lead_id: UUID) -> ExceptionRecord:
+        """The lead's exception record. Raises NotFound."""
+        row = self._execute(
+            "SELECT doc FROM exceptions WHERE lead_id = ?", (str(lead_id),)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"lead {lead_id} has no exception record")
+        return exception_from_json(row[0])
+
+    def exceptions(self, *, include_closed: bool = False) -> list[ExceptionRecord]:
+        """Exception records (open ones only unless ``include_closed``), any order."""
+        sql = "SELECT doc FROM exceptions" + ("" if include_closed else " WHERE open")
+        return [exception_from_json(doc) for (doc,) in self._execute(sql)]
+
+    # ------------------------------------------------------------------ outbox
+
+    def add_message(self, message: OutboxMessage) -> None:
+        """Queue a message. Raises Conflict if its id exists."""
+        try:
+            self._execute(
+                "INSERT INTO outbox (status, created_at, doc, message_id) VALUES (?, ?, ?, ?)",
+                self._message_row(message),
+            )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"message {message.message_id} already exists") from None
+
+    def update_message(self, message: OutboxMessage) -> None:
+        """Replace a queued message (status, attempts). Raises NotFound."""
+        cursor = self._execute(
+            "UPDATE outbox SET status = ?, created_at = ?, doc = ? WHERE message_id = ?",
+            self._message_row(message),
+        )
+        if cursor.rowcount == 0:
+            raise NotFound(f"message {message.message_id} does not exist")
+
+    @staticmethod
+    def _message_row(message: OutboxMessage) -> tuple[Any, ...]:
+        return (
+            str(message.status),
+            _utc_key("created_at", message.created_at),
+            message_to_json(message),
+            str(message.message_id),
+        )
+
+    def messages(self, *, status: OutboxStatus | None = None) -> list[OutboxMessage]:
+        """Messages with this status (all if ``None``), oldest first.
+
+        Oldest means earliest ``created_at``; messages created at the same
+        moment come in the order they were added.
+        """
+        if status is None:
+            rows = self._execute("SELECT doc FROM outbox ORDER BY created_at, rowid")
+        else:
+            rows = self._execute(
+                "SELECT doc FROM outbox WHERE status = ? ORDER BY created_at, rowid",
+                (str(status),),
+            )
+        return [message_from_json(doc) for (doc,) in rows]
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class SQLiteStore:
+    """A :class:`~leadflow.storage.Store` in one SQLite file (see the module documentation).
+
+    ``path`` is the database file, created if missing; opening it applies
+    any pending schema migrations. ``busy_timeout`` is how many seconds a unit
+    of work waits for another thread or process to finish writing before it
+    fails with :class:`~leadflow.errors.Conflict`.
+
+    Raises :class:`~leadflow.errors.ConfigError` if the file cannot be opened,
+    is not a database, or was written by a newer leadflow.
+
+    Thread-safe: each thread uses its own connection. A unit of work may not
+    be opened inside another on the same thread (ConfigError). After
+    :meth:`close`, every use raises ``ConfigError("store is closed")``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        self.path = os.fspath(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        self._closed = False
+        try:
+            self._migrate(self._connection())
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ connections
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        if self._closed:
+            raise ConfigError("store is closed")
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,  # close() may run on another thread
+                cached_statements=256,
+            )
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open the leadflow database {self.path!r}: {exc}") from exc
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            connection.close()
+            if _is_locked(exc):
+                raise self._locked() from exc
+            raise ConfigError(f"cannot open the leadflow database {self.path!r}: {exc}") from exc
+        with self._lock:
+            if self._closed:
+                connection.close()
+                raise ConfigError("store is closed")
+            # Close the connections of threads that have ended.
+            alive = []
+            for thread_ref, other in self._connections:
+                thread = thread_ref()
+                if thread is None or not thread.is_alive():
+                    other.close()
+                else:
+                    alive.append((thread_ref, other))
+            alive.append((weakref.ref(threading.current_thread()), connection))
+            self._connections = alive
+        return connection
+
+    def _locked(self) -> Conflict:
+        """The error for a database that stayed locked for the whole busy timeout."""
+        return Conflict(
+            f"the database {self.path!r} stayed locked for {self.busy_timeout:g} s: "
+            "another thread or process kept writing; try again"
+        )
+
+    # ------------------------------------------------------------------ schema
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        """Bring the file to :data:`SCHEMA_VERSION`, one migration per transaction."""
+        try:
+            version = self._user_version(connection)
+            while version < SCHEMA_VERSION:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    # Another process may have migrated while we waited for the lock.
+                    version = self._user_version(connection)
+                    if version < SCHEMA_VERSION:
+                        for statement in _MIGRATIONS[version]:
+                            connection.execute(statement)
+                        version += 1
+                        connection.execute(f"PRAGMA user_version = {version}")
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+        except sqlite3.OperationalError as exc:
+            if _is_locked(exc):
+                raise self._locked() from exc
+            raise ConfigError(f"cannot prepare the leadflow database {self.path!r}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"cannot prepare the leadflow database {self.path!r}: {exc}") from exc
+
+    def _user_version(self, connection: sqlite3.Connection) -> int:
+        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"the leadflow database {self.path!r} has schema version {version}, newer "
+                f"than this leadflow knows ({SCHEMA_VERSION}): upgrade leadflow to open it"
+            )
+        return version
+
+    # ------------------------------------------------------------------ the protocol
+
+    def unit_of_work(self) -> SQLiteUnitOfWork:
+        """A transaction: commits when the block ends, rolls back if it raises."""
+        return SQLiteUnitOfWork(self, self._connection())
+
+    def close(self) -> None:
+        """Close every connection the store opened; later use raises ConfigError.
+
+        Closing twice is harmless. Close only when no unit of work is open.
+        """
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for _, connection in connections:
+            connection.close()
+
+
+if TYPE_CHECKING:
+
+    def _is_a_store(store: SQLiteStore) -> Store:
+        return store
+
+    def _is_a_unit_of_work(uow: SQLiteUnitOfWork) -> UnitOfWork:
+        return uow
