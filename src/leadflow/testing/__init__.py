@@ -1,8 +1,12 @@
-"""Tools for testing leadflow and a host's configuration of it.
+"""Tools for testing leadflow and a host's configuration and adapters.
 
 * :mod:`leadflow.testing.strategies` -- hypothesis strategies for leads,
-  raw rows (valid and invalid), users and teams.
+  raw rows (valid and invalid), users and teams;
+* :mod:`leadflow.testing.invariants` -- checkers for the rules every
+  transition keeps (events explain every change, forward-only stages);
+* :mod:`leadflow.testing.contract` -- the storage contract suite a host runs
+  against its own :class:`~leadflow.storage.Store` adapter.
 
 These modules need the ``test`` extra (``pip install 'leadflow[test]'``),
-which brings hypothesis; the rest of leadflow does not.
+which brings hypothesis and pytest; the rest of leadflow does not.
 """
