@@ -29,6 +29,8 @@ CORE_PREFIXES = (
     "leadflow.stages",
     "leadflow.queue",
     "leadflow.routing",
+    "leadflow.predicates",
+    "leadflow.views",
 )
 FORBIDDEN = ("sqlite3", "click", "cattrs", "smtplib", "psycopg", "hypothesis")
 EDGES = ("leadflow.storage", "leadflow.io", "leadflow.notify", "leadflow.desk", "leadflow.cli")
