@@ -31,6 +31,7 @@ CORE_PREFIXES = (
     "leadflow.routing",
     "leadflow.predicates",
     "leadflow.views",
+    "leadflow.reports",
 )
 FORBIDDEN = ("sqlite3", "click", "cattrs", "smtplib", "psycopg", "hypothesis")
 EDGES = ("leadflow.storage", "leadflow.io", "leadflow.notify", "leadflow.desk", "leadflow.cli")
