@@ -32,6 +32,7 @@ CORE_PREFIXES = (
     "leadflow.predicates",
     "leadflow.views",
     "leadflow.reports",
+    "leadflow.automation",
 )
 FORBIDDEN = ("sqlite3", "click", "cattrs", "smtplib", "psycopg", "hypothesis")
 EDGES = ("leadflow.storage", "leadflow.io", "leadflow.notify", "leadflow.desk", "leadflow.cli")
