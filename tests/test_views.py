@@ -119,3 +119,39 @@ def test_sorting_puts_blanks_last() -> None:
     assert [lead.lead_id.int for lead in row.leads] == [101, 102, 103]
     assert isinstance(row, ContactRow)
     assert attrs.evolve(view, sort=(SortKey("loan_amount", descending=True),)).sort[0].descending
+
+
+def test_saved_views_round_trip_through_toml_and_json() -> None:
+    import json
+
+    from leadflow.errors import ConfigError
+    from leadflow.io.views import view_to_dict, views_from_json, views_from_toml
+
+    text = """
+[[views]]
+name = "New CI Refi Leads"
+sort = [{ field = "loan_amount", descending = true }]
+include = [
+  { field = "lead_source", op = "equals", value = "ci_rate_demo" },
+  { field = "loan_purpose", op = "in", value = [
+    "Refinance - No Cash Out", "Refinance - Cash Out"] },
+]
+"""
+    (view,) = views_from_toml(text, origin="views.toml")
+    assert view == CI_REFI
+    (again,) = views_from_json(json.dumps({"views": [view_to_dict(view)]}))
+    assert again == CI_REFI
+    rows = apply_view(view, [ANNIE, ANDREA], LEADS)
+    assert rows[0].message == "2 lead(s) filtered"
+    bad = """
+[[views]]
+name = "Broken"
+colour = "red"
+include = [{ field = "loan_purpose", op = "like", value = "x" }, { field = "nope", value = 1 }]
+"""
+    with pytest.raises(ConfigError) as info:
+        views_from_toml(bad, origin="views.toml")
+    text_ = "\n".join(info.value.problems)
+    assert "views.toml: views[0]: unknown key(s) colour" in text_
+    assert "include[0].op: 'like' is not one of" in text_
+    assert "include[1]: field = 'nope': is not a lead field" in text_
