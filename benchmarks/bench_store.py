@@ -22,8 +22,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from leadflow.storage.sqlite import SQLiteStore
-
 from leadflow.desk import LeadDesk
 from leadflow.ids import uuid7
 from leadflow.model import (
@@ -41,6 +39,7 @@ from leadflow.org import OrgConfig, OrgSettings
 from leadflow.queue import next_change_at
 from leadflow.routing import LeadSource, MemberFilters, PolicyMember, RoutingPolicy
 from leadflow.stages import call_log, lead_management, schedule_follow_up
+from leadflow.storage.sqlite import SQLiteStore
 
 T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 STATES = ["TX", "OK", "CA", "NY", "FL", "IL", "WA", "CO", "GA", "AZ"]

@@ -12,12 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from leadflow.storage.sqlite import SQLiteStore
-
 from desk_helpers import org, row
 from leadflow.desk import LeadDesk
 from leadflow.model import Origin
 from leadflow.stages import lead_management
+from leadflow.storage.sqlite import SQLiteStore
 
 
 def rows(n: int, start: int = 0) -> list[dict[str, str]]:
