@@ -20,6 +20,7 @@ from leadflow.model import (
     Contact,
     ContactDetails,
     CreditRating,
+    DesiredTimeframe,
     FollowUp,
     FollowUpKind,
     FollowUpSubject,
@@ -454,3 +455,94 @@ def test_a_lead_document_breaking_a_model_rule_is_refused() -> None:
     doc["created_at"] = "2026-03-10T10:00:00"  # naive
     with pytest.raises(ValueError, match="must be a timezone-aware datetime"):
         codec.lead_from_json(json.dumps(doc))
+
+
+# --------------------------------------------------------------------------- documents as text
+
+
+def _encoded(value: object, type_: type) -> str:
+    """The document of ``value`` as the converter builds it, encoded."""
+    return codec._encode(codec._unstructure(value, type_))
+
+
+@given(lfst.leads(stages=("new", "engaged")))
+def test_a_lead_written_as_text_is_its_encoded_document(lead: Lead) -> None:
+    assert codec.lead_to_json(lead) == codec._encode(codec._lead_doc(lead))
+    assert codec.lead_to_json(lead) == _encoded(lead, Lead)
+
+
+def test_every_field_of_a_lead_written_as_text_is_its_encoded_document() -> None:
+    lead, _ = full_lead()
+    rich = attrs.evolve(
+        lead,
+        outcome="funded",
+        last_outcome="spoke",
+        snoozed_until=T0.astimezone(ODD),
+        release_at=T0 + HOUR,
+        first_attempt_at=T0,
+        last_attempt_at=T0 + HOUR,
+        assignee_id=7,
+        attributes=attrs.evolve(
+            lead.attributes,
+            referred_by='Quote " and \\ backslash\\n',
+            desired_timeframe=DesiredTimeframe.SIX_MONTHS,
+        ),
+    )
+    draft = make_lead()
+    for value in (lead, rich, draft, apply_events(draft, lifecycle(draft))):
+        assert codec.lead_to_json(value) == codec._encode(codec._lead_doc(value))
+        assert codec.lead_from_json(codec.lead_to_json(value)) == value
+
+
+@given(lfst.contacts())
+def test_a_contact_written_as_text_is_its_encoded_document(contact: Contact) -> None:
+    assert codec.contact_to_json(contact) == codec._encode(codec._contact_doc(contact))
+    full = attrs.evolve(contact, assignee_id=9, source='we"b')
+    assert codec.contact_to_json(full) == codec._encode(codec._contact_doc(full))
+
+
+def test_events_written_as_text_are_their_encoded_documents() -> None:
+    lead = make_lead()
+    for event in lifecycle(lead):
+        assert codec.event_to_json(event) == _encoded(event, type(event))
+    created, assigned = lifecycle(lead)[:2]
+    for event in (
+        attrs.evolve(created, actor=7, via=8, source="x_1", stage='new"stage'),
+        attrs.evolve(assigned, actor=3, via=4, policy=None),
+        attrs.evolve(assigned, at=T0.astimezone(ODD), policy='p"1'),
+    ):
+        assert codec.event_to_json(event) == _encoded(event, type(event))
+        assert codec.event_from_json(event.kind, codec.event_to_json(event)) == event
+
+
+def test_a_message_written_as_text_is_its_encoded_document() -> None:
+    message = OutboxMessage(
+        message_id=UUID(int=9),
+        created_at=T0.astimezone(CHICAGO),
+        kind="lead_assigned",
+        recipient="ana@example.com",
+        subject='New lead: Zoë "Z" Ångström',
+        body_text="Hello\n\tthere \\ \u2028",
+        body_html='<p><a href="x?a=1&amp;b=2">Hello</a></p>',
+        lead_id=UUID(int=1),
+        status=OutboxStatus.FAILED,
+        attempts=5,
+        next_attempt_at=T0 + HOUR,
+        last_error="550",
+    )
+    bare = OutboxMessage(
+        message_id=UUID(int=10), created_at=T0, kind="k", recipient="r", subject="s", body_text="b"
+    )
+    for value in (message, bare):
+        assert codec.message_to_json(value) == _encoded(value, OutboxMessage)
+        assert codec.message_from_json(codec.message_to_json(value)) == value
+
+
+def test_uuid_text_is_the_canonical_text_even_for_equal_ids() -> None:
+    first, twin = UUID(int=12345), UUID(int=12345)
+    assert codec.uuid_text(first) == str(first)
+    assert codec.uuid_text(twin) == str(twin)
+    for n in range(20_000):  # more than it remembers
+        value = UUID(int=n << 64 | n)
+        assert codec.uuid_text(value) == str(value)
+        assert codec.uuid_text(value) == str(value)

@@ -8,7 +8,7 @@ exact; an application service passes ten fresh random bytes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from leadflow.errors import FieldError, ValidationError
 
@@ -20,6 +20,16 @@ ENTROPY_BYTES = 10
 _MAX_MS = (1 << 48) - 1
 
 
+#: The last ``now`` an id was made at, and the id bits it fixes (time, version, variant):
+#: the ids of one command or import chunk are all made at one ``now``. One tuple, so
+#: threads read a matching pair.
+_last_now: tuple[datetime | None, int] = (None, 0)
+_RAND_B = (1 << 62) - 1
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN_SAFETY = SafeUUID.unknown
+
+
 def uuid7(now: datetime, entropy: bytes) -> UUID:
     """A UUIDv7 whose 48-bit timestamp is ``now`` in Unix milliseconds.
 
@@ -27,20 +37,34 @@ def uuid7(now: datetime, entropy: bytes) -> UUID:
     :data:`ENTROPY_BYTES` bytes. IDs made later sort after IDs made earlier
     (to the millisecond), which keeps indexes on them append-mostly.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
+    global _last_now
+    last = _last_now
+    if last[0] is now:
+        fixed = last[1]
+    else:
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
+        if len(entropy) < ENTROPY_BYTES:
+            raise ValidationError(
+                [FieldError("entropy", len(entropy), f"needs at least {ENTROPY_BYTES} bytes")]
+            )
+        ms = int(now.timestamp() * 1000)
+        if not 0 <= ms <= _MAX_MS:
+            raise ValidationError([FieldError("now", now, "is outside what a UUIDv7 can encode")])
+        fixed = (ms << 80) | (0x7 << 76) | (0b10 << 62)
+        _last_now = (now, fixed)
     if len(entropy) < ENTROPY_BYTES:
         raise ValidationError(
             [FieldError("entropy", len(entropy), f"needs at least {ENTROPY_BYTES} bytes")]
         )
-    ms = int(now.timestamp() * 1000)
-    if not 0 <= ms <= _MAX_MS:
-        raise ValidationError([FieldError("now", now, "is outside what a UUIDv7 can encode")])
     rand = int.from_bytes(entropy[:ENTROPY_BYTES], "big")
-    rand_a = rand >> 68  # 12 bits
-    rand_b = rand & ((1 << 62) - 1)  # 62 bits
-    value = (ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
-    return UUID(int=value)
+    # rand_a: the top 12 of the 80 bits; rand_b: the low 62
+    value = fixed | (rand >> 68) << 64 | (rand & _RAND_B)
+    # ``UUID(int=value)`` without re-checking a value that fits by construction
+    made: UUID = _new(UUID)
+    _set(made, "int", value)
+    _set(made, "is_safe", _UNKNOWN_SAFETY)
+    return made
 
 
 def uuid7_time(value: UUID) -> datetime:

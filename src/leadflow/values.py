@@ -61,9 +61,18 @@ _EMAIL_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 
 
+#: Addresses that certainly pass every check below (a common subset, checked in one go).
+_PLAIN_EMAIL = re.compile(
+    r"(?=[^@]{1,64}@)[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+    r"[a-z]{2,63}"
+)
+
+
 def parse_email(raw: str) -> str:
     """A well-formed email address, lower-cased (``Bob@Example.COM`` -> ``bob@example.com``)."""
     value = raw.lower()
+    if len(value) <= 254 and _PLAIN_EMAIL.fullmatch(value):
+        return value
     if " " in value or "\t" in value:
         raise BadValue("is not a well-formed email address: it contains a space")
     if value.count("@") != 1:
@@ -161,6 +170,8 @@ def parse_money(raw: str) -> Decimal:
     ``$``, a space after it and thousands separators are accepted
     (``$250,000.00``); the result has exactly two places.
     """
+    if raw.isascii() and raw.isdigit() and len(raw) <= 12:  # whole dollars: the usual case
+        return Decimal(raw).quantize(_CENT)
     if raw.startswith(("-", "$-", "$ -", "(")):
         raise BadValue("must not be negative")
     match = _MONEY.fullmatch(raw)
@@ -234,6 +245,10 @@ def parse_zip(raw: str) -> str:
 # --------------------------------------------------------------------------- choices
 
 
+#: Raw values a :class:`Choices` remembers (per instance).
+_PARSED_KEPT = 1024
+
+
 def _fold(text: str) -> str:
     """Case- and whitespace-insensitive form of a choice."""
     return "".join(text.lower().split())
@@ -267,6 +282,8 @@ class Choices(Generic[E]):
                 self._add(_fold(spelling), member)
         self._labels = [str(m.value) for m in enum_type if str(m.value)]
         self._folded_labels = {_fold(label): label for label in self._labels}
+        #: Raw values parsed lately: a column of a file repeats a few spellings.
+        self._parsed: dict[str, E] = {}
 
     def _add(self, key: str, member: E) -> None:
         existing = self._table.get(key)
@@ -280,8 +297,14 @@ class Choices(Generic[E]):
         return list(self._labels)
 
     def parse(self, raw: str) -> E:
+        member = self._parsed.get(raw)
+        if member is not None:
+            return member
         member = self._table.get(_fold(raw))
         if member is not None:
+            if len(self._parsed) >= _PARSED_KEPT:
+                self._parsed.clear()
+            self._parsed[raw] = member
             return member
         close = difflib.get_close_matches(_fold(raw), list(self._folded_labels), n=2, cutoff=0.6)
         hint = ""

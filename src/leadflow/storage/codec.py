@@ -35,6 +35,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from fractions import Fraction
+from json.encoder import encode_basestring_ascii
 from typing import Any, TypeVar, get_args, get_origin
 from uuid import UUID, SafeUUID
 
@@ -42,7 +43,7 @@ import cattrs
 from cattrs.fns import identity
 
 from leadflow.errors import LeadflowError
-from leadflow.events import EVENT_TYPES, Event
+from leadflow.events import EVENT_TYPES, Event, LeadAssigned, LeadCreated
 from leadflow.model import (
     Contact,
     ContactDetails,
@@ -84,6 +85,7 @@ __all__ = [
     "loads",
     "message_from_json",
     "message_to_json",
+    "uuid_text",
 ]
 
 T = TypeVar("T")
@@ -91,6 +93,8 @@ T = TypeVar("T")
 _MICROSECOND = timedelta(microseconds=1)
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _decode = json.JSONDecoder().decode
+#: A string as JSON text (quoted, escaped as the encoder escapes it).
+_quote: Callable[[str], str] = encode_basestring_ascii
 _from_iso = datetime.fromisoformat
 #: What a malformed document may raise while it is read.
 _DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, LeadflowError)
@@ -124,10 +128,27 @@ def _uuid(text: str) -> UUID:
     return value
 
 
-def _uuid_text(value: UUID) -> str:
-    """``str(value)``, a little faster."""
+#: Texts of the UUIDs written lately, by ``id()`` of the UUID object, with the object:
+#: an import writes each id several times (in the document, in a column, in events).
+#: Holding the object keeps its ``id()`` from being reused while it is cached.
+_uuid_texts: dict[int, tuple[UUID, str]] = {}
+_UUID_TEXTS_KEPT = 8192
+
+
+def uuid_text(value: UUID) -> str:
+    """``str(value)``: the canonical text of a UUID, remembered for the ids written lately."""
+    hit = _uuid_texts.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
     h = f"{value.int:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    text = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    if len(_uuid_texts) >= _UUID_TEXTS_KEPT:
+        _uuid_texts.clear()
+    _uuid_texts[id(value)] = (value, text)
+    return text
+
+
+_uuid_text = uuid_text
 
 
 #: The last moment written and its text: the moments of one command are mostly one
@@ -416,6 +437,157 @@ def _contact_from(doc: Mapping[str, Any]) -> Contact:
     )
 
 
+# --------------------------------------------------------------------------- documents as text
+#
+# The documents written most (leads, contacts, the events and the message of a
+# new lead) are also put together as text directly: a third of the cost of
+# building the dict and encoding it. The text is exactly what encoding the
+# dict gives (the tests hold both to it); strings go through the JSON
+# encoder's own escaping, moments, ids and amounts need none.
+
+
+def _int_text(value: int | None) -> str:
+    return "null" if value is None else int.__repr__(value)
+
+
+def _str_text(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _attributes_json(a: LeadAttributes) -> str:
+    text = (
+        f'{{"source":{_quote(a.source)},"loan_purpose":{_quote(a.loan_purpose)},'
+        f'"already_found_home":{_quote(a.already_found_home)},'
+        f'"first_time_buyer":{_quote(a.first_time_buyer)},"veteran":{_quote(a.veteran)}'
+    )
+    if a.referred_by is not None:
+        text += ',"referred_by":' + _quote(a.referred_by)
+    if a.loan_amount is not None:
+        text += ',"loan_amount":"' + str(a.loan_amount) + '"'
+    if a.property_type is not None:
+        text += ',"property_type":' + _quote(a.property_type)
+    if a.occupancy is not None:
+        text += ',"occupancy":' + _quote(a.occupancy)
+    if a.credit_rating is not None:
+        text += ',"credit_rating":' + _quote(a.credit_rating)
+    if a.estimated_purchase_price is not None:
+        text += ',"estimated_purchase_price":"' + str(a.estimated_purchase_price) + '"'
+    if a.down_payment is not None:
+        text += ',"down_payment":"' + str(a.down_payment) + '"'
+    if a.desired_timeframe is not None:
+        text += ',"desired_timeframe":' + _quote(a.desired_timeframe)
+    if a.property_address is not None:
+        text += ',"property_address":' + _quote(a.property_address)
+    if a.property_state is not None:
+        text += ',"property_state":' + _quote(a.property_state)
+    if a.property_zip is not None:
+        text += ',"property_zip":' + _quote(a.property_zip)
+    if a.external_id is not None:
+        text += ',"external_id":' + _quote(a.external_id)
+    return text + "}"
+
+
+def _lead_json(lead: Lead, version: int) -> str:
+    """``_encode(_lead_doc(attrs.evolve(lead, version=version)))``, put together as text."""
+    text = (
+        f'{{"lead_id":"{_uuid_text(lead.lead_id)}","contact_id":"{_uuid_text(lead.contact_id)}",'
+        f'"created_at":"{_iso(lead.created_at)}","updated_at":"{_iso(lead.updated_at)}",'
+        f'"attributes":{_attributes_json(lead.attributes)},"stage":{_quote(lead.stage)},'
+        f'"origin":{_quote(lead.origin)},"contact_attempts":{lead.contact_attempts:d},'
+        f'"version":{version:d}'
+    )
+    if lead.assignee_id is not None:
+        text += ',"assignee_id":' + int.__repr__(lead.assignee_id)
+    if lead.outcome is not None:
+        text += ',"outcome":' + _quote(lead.outcome)
+    if lead.last_outcome is not None:
+        text += ',"last_outcome":' + _quote(lead.last_outcome)
+    if lead.assignment_method is not None:
+        text += ',"assignment_method":' + _quote(lead.assignment_method)
+    if lead.reports:
+        text += ',"reports":' + _encode(lead.reports)
+    if lead.follow_ups:
+        text += ',"follow_ups":' + _encode([_follow_up_doc(f) for f in lead.follow_ups])
+    if lead.stage_history:
+        text += ',"stage_history":' + _encode([_stage_change_doc(c) for c in lead.stage_history])
+    # the moments, in the order of _LEAD_TIMES
+    if lead.stage_entered_at is not None:
+        text += ',"stage_entered_at":"' + _iso(lead.stage_entered_at) + '"'
+    if lead.first_attempt_at is not None:
+        text += ',"first_attempt_at":"' + _iso(lead.first_attempt_at) + '"'
+    if lead.last_attempt_at is not None:
+        text += ',"last_attempt_at":"' + _iso(lead.last_attempt_at) + '"'
+    if lead.last_touched_at is not None:
+        text += ',"last_touched_at":"' + _iso(lead.last_touched_at) + '"'
+    if lead.snoozed_until is not None:
+        text += ',"snoozed_until":"' + _iso(lead.snoozed_until) + '"'
+    if lead.killed_at is not None:
+        text += ',"killed_at":"' + _iso(lead.killed_at) + '"'
+    if lead.release_at is not None:
+        text += ',"release_at":"' + _iso(lead.release_at) + '"'
+    if lead.assigned_at is not None:
+        text += ',"assigned_at":"' + _iso(lead.assigned_at) + '"'
+    return text + "}"
+
+
+def _contact_json(contact: Contact) -> str:
+    """``_encode(_contact_doc(contact))``, put together as text."""
+    d = contact.details
+    text = (
+        f'{{"contact_id":"{_uuid_text(contact.contact_id)}",'
+        f'"details":{{"first_name":{_quote(d.first_name)},"last_name":{_quote(d.last_name)}'
+    )
+    if d.email is not None:
+        text += ',"email":' + _quote(d.email)
+    if d.cell_phone is not None:
+        text += ',"cell_phone":' + _quote(d.cell_phone)
+    text += f'}},"created_at":"{_iso(contact.created_at)}"'
+    if contact.owner_id is not None:
+        text += ',"owner_id":' + int.__repr__(contact.owner_id)
+    if contact.assignee_id is not None:
+        text += ',"assignee_id":' + int.__repr__(contact.assignee_id)
+    if contact.source is not None:
+        text += ',"source":' + _quote(contact.source)
+    return text + "}"
+
+
+def _lead_created_json(e: LeadCreated) -> str:
+    return (
+        f'{{"at":"{_iso(e.at)}","actor":{_int_text(e.actor)},"via":{_int_text(e.via)},'
+        f'"lead_id":"{_uuid_text(e.lead_id)}","contact_id":"{_uuid_text(e.contact_id)}",'
+        f'"source":{_quote(e.source)},"origin":{_quote(e.origin)},"stage":{_quote(e.stage)}}}'
+    )
+
+
+def _lead_assigned_json(e: LeadAssigned) -> str:
+    return (
+        f'{{"at":"{_iso(e.at)}","actor":{_int_text(e.actor)},"via":{_int_text(e.via)},'
+        f'"lead_id":"{_uuid_text(e.lead_id)}","assignee_id":{int.__repr__(e.assignee_id)},'
+        f'"method":{_quote(e.method)},"policy":{_str_text(e.policy)}}}'
+    )
+
+
+#: Events written as text directly; the others go through the converter.
+_EVENT_JSON: dict[type[Any], Callable[[Any], str]] = {
+    LeadCreated: _lead_created_json,
+    LeadAssigned: _lead_assigned_json,
+}
+
+
+def _message_json(m: OutboxMessage) -> str:
+    """``_encode(_unstructure(m, OutboxMessage))``, put together as text."""
+    lead_id = "null" if m.lead_id is None else f'"{_uuid_text(m.lead_id)}"'
+    retry = "null" if m.next_attempt_at is None else f'"{_iso(m.next_attempt_at)}"'
+    return (
+        f'{{"message_id":"{_uuid_text(m.message_id)}","created_at":"{_iso(m.created_at)}",'
+        f'"kind":{_quote(m.kind)},"recipient":{_quote(m.recipient)},'
+        f'"subject":{_quote(m.subject)},"body_text":{_quote(m.body_text)},'
+        f'"body_html":{_quote(m.body_html)},"lead_id":{lead_id},"status":{_quote(m.status)},'
+        f'"attempts":{int.__repr__(m.attempts)},"next_attempt_at":{retry},'
+        f'"last_error":{_quote(m.last_error)}}}'
+    )
+
+
 # --------------------------------------------------------------------------- the converter
 
 
@@ -502,9 +674,13 @@ def loads(text: str | bytes, type_: type[T]) -> T:
 # --------------------------------------------------------------------------- typed helpers
 
 
-def lead_to_json(lead: Lead) -> str:
-    """A lead (with its follow-ups, stage history and version) as JSON text."""
-    return _encode(_lead_doc(lead))
+def lead_to_json(lead: Lead, *, version: int | None = None) -> str:
+    """A lead (with its follow-ups, stage history and version) as JSON text.
+
+    ``version`` is written instead of ``lead.version`` when given (a store
+    writing a new lead at its first version needs no copy of it).
+    """
+    return _lead_json(lead, lead.version if version is None else version)
 
 
 def lead_from_json(text: str) -> Lead:
@@ -517,7 +693,7 @@ def lead_from_json(text: str) -> Lead:
 
 def contact_to_json(contact: Contact) -> str:
     """A contact as JSON text."""
-    return _encode(_contact_doc(contact))
+    return _contact_json(contact)
 
 
 def contact_from_json(text: str) -> Contact:
@@ -530,6 +706,9 @@ def contact_from_json(text: str) -> Contact:
 
 def event_to_json(event: Event) -> str:
     """An event's fields as JSON text, without its ``kind`` (store that beside it)."""
+    fast = _EVENT_JSON.get(type(event))
+    if fast is not None:
+        return fast(event)
     return _encode(_unstructure(event, type(event)))
 
 
@@ -577,6 +756,8 @@ def cursor_from_json(text: str) -> PolicyCursor:
 
 def message_to_json(message: OutboxMessage) -> str:
     """An outbox message as JSON text."""
+    if type(message) is OutboxMessage:
+        return _message_json(message)
     return _encode(_unstructure(message, OutboxMessage))
 
 

@@ -229,6 +229,17 @@ class _MemoryUnitOfWork:
     def _end(self) -> None:
         self._active = False
 
+    def _all_or_nothing(self, write: Callable[[], _V]) -> _V:
+        """Run ``write``; if it raises, undo what it wrote before the error propagates."""
+        mark = len(self._undo)
+        try:
+            return write()
+        except BaseException:
+            undo = self._undo
+            while len(undo) > mark:
+                undo.pop()()
+            raise
+
     def _set_lead(self, lead_id: UUID, row: _LeadRow | None) -> None:
         data = self._data
         old = data.swap_lead(lead_id, row)
@@ -302,6 +313,35 @@ class _MemoryUnitOfWork:
         stored = attrs.evolve(lead, version=1)
         self._set_lead(lead.lead_id, (stored, next_change_at))
         return stored
+
+    def find_leads_by_external_ids(
+        self, source: str, external_ids: Collection[str]
+    ) -> dict[str, Lead]:
+        """The leads imported from ``source`` with these external ids, keyed by external id.
+
+        Ids without a lead are absent; an empty ``external_ids`` gives an empty dict.
+        """
+        data = self._check()
+        by_external, leads = data.by_external, data.leads
+        found: dict[str, Lead] = {}
+        for external_id in external_ids:
+            lead_id = by_external.get((source, external_id))
+            if lead_id is not None:
+                found[external_id] = leads[lead_id][0]
+        return found
+
+    def add_leads(self, leads: Sequence[tuple[Lead, datetime | None]]) -> None:
+        """Store new leads, each with its ``next_change_at``, at ``version`` 1.
+
+        As :meth:`add_lead` for each pair, in order; if one is refused, none is stored.
+        """
+        self._check()
+
+        def add_all() -> None:
+            for lead, moment in leads:
+                self.add_lead(lead, next_change_at=moment)
+
+        self._all_or_nothing(add_all)
 
     def update_lead(self, lead: Lead, *, next_change_at: datetime | None) -> Lead:
         """Store a changed lead; returns it with ``version`` one higher.
@@ -432,6 +472,16 @@ class _MemoryUnitOfWork:
         data.swap_contact(contact_id, contact)
         self._undo.append(lambda: data.swap_contact(contact_id, None))
 
+    def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Store new contacts, as :meth:`add_contact` for each; if one is refused, none is."""
+        self._check()
+
+        def add_all() -> None:
+            for contact in contacts:
+                self.add_contact(contact)
+
+        self._all_or_nothing(add_all)
+
     def update_contact(self, contact: Contact) -> None:
         """Replace a stored contact. Raises NotFound if it was never stored."""
         data = self._check()
@@ -537,6 +587,16 @@ class _MemoryUnitOfWork:
             raise Conflict(f"message {message_id} already exists")
         data.swap_message(message_id, message)
         self._undo.append(lambda: data.swap_message(message_id, None))
+
+    def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        """Queue messages, as :meth:`add_message` for each; if one is refused, none is."""
+        self._check()
+
+        def add_all() -> None:
+            for message in messages:
+                self.add_message(message)
+
+        self._all_or_nothing(add_all)
 
     def update_message(self, message: OutboxMessage) -> None:
         """Replace a queued message (status, attempts). Raises NotFound."""

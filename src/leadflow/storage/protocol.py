@@ -112,6 +112,29 @@ class UnitOfWork(Protocol):
         """
         ...
 
+    def find_leads_by_external_ids(
+        self, source: str, external_ids: Collection[str]
+    ) -> dict[str, Lead]:
+        """The leads imported from ``source`` with these external ids, keyed by external id.
+
+        What :meth:`find_lead` gives for each id, in one call: ids without a
+        lead are absent, and an empty ``external_ids`` gives an empty dict.
+        """
+        ...
+
+    def add_leads(self, leads: Sequence[tuple[Lead, datetime | None]]) -> None:
+        """Store new leads, each with its ``next_change_at``, at ``version`` 1.
+
+        What :meth:`add_lead` does for each ``(lead, next_change_at)`` pair,
+        in order, in one call; each lead is stored as
+        ``attrs.evolve(lead, version=1)``, which :meth:`add_lead` would
+        return. Raises what :meth:`add_lead` raises for the first lead it
+        refuses (ValidationError for a version other than 0 or a naive
+        moment; Conflict for an id, or a (source, external id), that is stored
+        already or comes twice in ``leads``), and then stores none of them.
+        """
+        ...
+
     def update_lead(self, lead: Lead, *, next_change_at: datetime | None) -> Lead:
         """Store a changed lead; returns it with ``version`` one higher.
 
@@ -164,6 +187,14 @@ class UnitOfWork(Protocol):
 
     def add_contact(self, contact: Contact) -> None:
         """Store a new contact. Raises Conflict if the id exists."""
+        ...
+
+    def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Store new contacts: what :meth:`add_contact` does for each, in order, in one call.
+
+        Raises Conflict if an id is stored already or comes twice in
+        ``contacts``, and then stores none of them.
+        """
         ...
 
     def update_contact(self, contact: Contact) -> None:
@@ -223,6 +254,15 @@ class UnitOfWork(Protocol):
 
     def add_message(self, message: OutboxMessage) -> None:
         """Queue a message. Raises Conflict if its id exists."""
+        ...
+
+    def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        """Queue messages: what :meth:`add_message` does for each, in order, in one call.
+
+        Messages created at the same moment are listed by :meth:`messages` in
+        the order of ``messages``. Raises Conflict if an id is stored already
+        or comes twice in ``messages``, and then queues none of them.
+        """
         ...
 
     def update_message(self, message: OutboxMessage) -> None:

@@ -775,6 +775,190 @@ class StoreContract:
             assert uow.find_lead("web", "W-2") is None
             assert uow.find_lead("web", "W-1") == attrs.evolve(first, version=1)
 
+    # ------------------------------------------------------------------ batches
+
+    def test_find_leads_by_external_ids_finds_many_at_once(self, store: Store) -> None:
+        leads = [
+            make_lead(source="web", external_id="W-1"),
+            make_lead(source="web", external_id="W-2"),
+            make_lead(source="phone", external_id="W-3"),
+            make_lead(source="web"),
+        ]
+        with store.unit_of_work() as uow:
+            w1, w2, _, _ = [uow.add_lead(lead, next_change_at=None) for lead in leads]
+        with store.unit_of_work() as uow:
+            found = uow.find_leads_by_external_ids("web", ["W-1", "W-2", "W-3", "w-1", "none"])
+            assert found == {"W-1": w1, "W-2": w2}
+            assert uow.find_leads_by_external_ids("web", {"W-2"}) == {"W-2": w2}
+            assert uow.find_leads_by_external_ids("web", ("W-2", "W-2")) == {"W-2": w2}
+            assert uow.find_leads_by_external_ids("referral", ["W-1"]) == {}
+            assert uow.find_leads_by_external_ids("web", []) == {}
+            # what find_lead gives for each id
+            for external_id in ("W-1", "W-2", "W-3", "none"):
+                assert uow.find_leads_by_external_ids("web", [external_id]).get(
+                    external_id
+                ) == uow.find_lead("web", external_id)
+
+    def test_find_leads_by_external_ids_reads_the_units_own_writes(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            stored = uow.add_lead(make_lead(external_id="W-1"), next_change_at=None)
+            assert uow.find_leads_by_external_ids("web", ["W-1"]) == {"W-1": stored}
+
+    def test_add_leads_stores_each_at_version_one_in_order(self, store: Store) -> None:
+        contact = make_contact(owner=7)
+        leads = [
+            make_lead(contact_id=contact.contact_id, external_id="W-1", assignee=7),
+            make_lead(contact_id=contact.contact_id, at=T0 + HOUR),
+            make_lead(external_id="W-2"),
+        ]
+        moments = [T0 + 2 * HOUR, None, (T0 + HOUR).astimezone(_CHICAGO)]
+        stored = [attrs.evolve(lead, version=1) for lead in leads]
+        with store.unit_of_work() as uow:
+            uow.add_leads([])
+            uow.add_leads(list(zip(leads, moments, strict=True)))
+            assert [uow.get_lead(lead.lead_id) for lead in leads] == stored
+        with store.unit_of_work() as uow:
+            assert [uow.get_lead(lead.lead_id) for lead in leads] == stored
+            assert uow.count_leads() == 3
+            assert uow.due_leads(T0 + 3 * HOUR) == [stored[2], stored[0]]
+            assert uow.find_leads_by_external_ids("web", ["W-1", "W-2"]) == {
+                "W-1": stored[0],
+                "W-2": stored[2],
+            }
+            assert uow.leads_of_contact(contact.contact_id) == stored[:2]
+            assert uow.leads_of_assignee(7) == [stored[0]]
+            assert uow.routed_counts([7], since=T0) == {}
+            assert uow.open_counts([7]) == {7: 1}
+        # and each one is an ordinary stored lead
+        changed = attrs.evolve(stored[1], stage="attempted")
+        assert run(store, lambda uow: uow.update_lead(changed, next_change_at=None)).version == 2
+
+    def test_add_leads_stores_none_when_one_is_refused(self, store: Store) -> None:
+        taken = run(
+            store, lambda uow: uow.add_lead(make_lead(external_id="W-1"), next_change_at=T0)
+        )
+        fresh = [make_lead(external_id="W-2"), make_lead(external_id="W-3")]
+        twin = make_lead()
+        naive = datetime(2026, 3, 2, 9, 0)
+        batches: list[tuple[list[tuple[Lead, datetime | None]], type[Exception], str]] = [
+            # an external id, or a lead id, stored already
+            (
+                [(fresh[0], T0), (fresh[1], None), (make_lead(external_id="W-1"), None)],
+                Conflict,
+                "W-1",
+            ),
+            (
+                [(fresh[0], T0), (attrs.evolve(taken, version=0), None)],
+                Conflict,
+                str(taken.lead_id),
+            ),
+            # a lead id, or an external id, twice in the batch
+            ([(fresh[0], T0), (fresh[1], None), (fresh[0], None)], Conflict, str(fresh[0].lead_id)),
+            ([(fresh[0], T0), (make_lead(external_id="W-2"), None)], Conflict, "W-2"),
+            # a lead that is not new, a naive moment
+            ([(fresh[0], T0), (attrs.evolve(twin, version=1), None)], ValidationError, "version"),
+            ([(fresh[0], T0), (twin, naive)], ValidationError, "next_change_at"),
+        ]
+        for batch, error, named in batches:
+            contact = make_contact()
+            with store.unit_of_work() as uow:
+                with pytest.raises(error, match=re.escape(named)):
+                    uow.add_leads(batch)
+                # the refused batch left nothing behind, and the unit of work goes on
+                assert uow.count_leads() == 1
+                assert uow.due_leads(T0) == [taken]
+                assert uow.find_leads_by_external_ids("web", ["W-1", "W-2", "W-3"]) == {
+                    "W-1": taken
+                }
+                uow.add_contact(contact)
+            with store.unit_of_work() as uow:
+                assert uow.get_contact(contact.contact_id) == contact
+                assert uow.count_leads() == 1
+                for lead, _ in batch:
+                    if lead.lead_id != taken.lead_id:
+                        with pytest.raises(NotFound):
+                            uow.get_lead(lead.lead_id)
+
+    def test_batches_roll_back_with_their_unit_of_work(self, store: Store) -> None:
+        contact = make_contact(email="ada@example.com")
+        lead = make_lead(contact_id=contact.contact_id, external_id="W-1")
+        message = make_message(lead_id=lead.lead_id)
+        with rolled_back(store) as uow:
+            uow.add_contacts([contact])
+            uow.add_leads([(lead, T0)])
+            uow.add_messages([message])
+            assert uow.find_contacts(emails=["ada@example.com"]) == [contact]
+            assert uow.messages() == [message]
+        with store.unit_of_work() as uow:
+            assert uow.count_leads() == 0
+            assert uow.due_leads(T0) == []
+            assert uow.find_leads_by_external_ids("web", ["W-1"]) == {}
+            assert uow.find_contacts(emails=["ada@example.com"]) == []
+            assert uow.messages() == []
+            with pytest.raises(NotFound):
+                uow.get_contact(contact.contact_id)
+
+    def test_add_contacts_stores_each(self, store: Store) -> None:
+        contacts = [
+            make_contact(email="ada@example.com", owner=7),
+            make_contact(phone="+15552014567", owner=8, at=(T0 + HOUR).astimezone(_CHICAGO)),
+            make_contact(email="bo@example.com", phone="+15552019999"),
+        ]
+        with store.unit_of_work() as uow:
+            uow.add_contacts([])
+            uow.add_contacts(contacts)
+        with store.unit_of_work() as uow:
+            assert [uow.get_contact(c.contact_id) for c in contacts] == contacts
+            emails = ["ada@example.com", "bo@example.com"]
+            found = uow.find_contacts(emails=emails, phones=["+15552014567"], owners=[7, 8])
+            assert _contacts_by_id(found) == _contacts_by_id(contacts[:2])
+
+    def test_add_contacts_stores_none_when_one_is_refused(self, store: Store) -> None:
+        stored = make_contact(email="ada@example.com")
+        run(store, lambda uow: uow.add_contact(stored))
+        fresh = make_contact(email="bo@example.com")
+        for batch in ([fresh, stored], [fresh, make_contact(), fresh]):
+            named = batch[-1].contact_id
+            with store.unit_of_work() as uow:
+                with pytest.raises(Conflict, match=_names(named)):
+                    uow.add_contacts(batch)
+                assert uow.find_contacts(emails=["bo@example.com"]) == []
+                uow.add_contacts([])  # the unit of work goes on
+            with store.unit_of_work() as uow:
+                for contact in batch[:-1]:
+                    with pytest.raises(NotFound):
+                        uow.get_contact(contact.contact_id)
+                assert uow.get_contact(stored.contact_id) == stored
+
+    def test_add_messages_queues_each_in_order(self, store: Store) -> None:
+        early = make_message(at=T0 - HOUR)
+        batch = [make_message(recipient=f"u{n}@example.com") for n in range(4)]
+        single = make_message()
+        with store.unit_of_work() as uow:
+            uow.add_messages([])
+            uow.add_messages(batch[:2])
+            uow.add_message(single)
+            uow.add_messages([batch[2], early, batch[3]])
+        expected = [early, batch[0], batch[1], single, batch[2], batch[3]]
+        with store.unit_of_work() as uow:
+            assert uow.messages() == expected
+            assert uow.messages(status=OutboxStatus.PENDING) == expected
+            sent = attrs.evolve(batch[1], status=OutboxStatus.SENT, attempts=1)
+            uow.update_message(sent)
+            assert uow.messages(status=OutboxStatus.SENT) == [sent]
+
+    def test_add_messages_queues_none_when_one_is_refused(self, store: Store) -> None:
+        queued = make_message()
+        run(store, lambda uow: uow.add_message(queued))
+        fresh = make_message(recipient="new@example.com")
+        for batch in ([fresh, queued], [fresh, make_message(), fresh]):
+            named = batch[-1].message_id
+            with store.unit_of_work() as uow:
+                with pytest.raises(Conflict, match=_names(named)):
+                    uow.add_messages(batch)
+                assert uow.messages() == [queued]
+        assert run(store, lambda uow: uow.messages()) == [queued]
+
     # ------------------------------------------------------------------ routing cursors
 
     def test_cursors_start_empty_and_save_cursor_replaces(self, store: Store) -> None:
