@@ -128,7 +128,8 @@ def bench_import(n: int) -> None:
         store.close()
     print(f"import of {n:,} rows into SQLite, routed over a 50-member policy:")
     print(f"  {n / first:,.0f} leads/s ({first:.1f} s): {report}")
-    print(f"  re-import: {second:.1f} s, {again.duplicates:,} duplicates, {again.assigned} new")
+    made = again.assigned + again.unassigned
+    print(f"  re-import: {second:.1f} s, {again.duplicates:,} duplicates, {made:,} new")
 
 
 def bench_advance(total: int, due: int = 10) -> float:

@@ -125,7 +125,8 @@ def test_a_file_from_a_newer_leadflow_is_refused(db: Path) -> None:
     connection = sqlite3.connect(db)
     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     connection.close()
-    with pytest.raises(ConfigError, match=r"schema version 2, newer than this leadflow knows"):
+    newer = rf"schema version {SCHEMA_VERSION + 1}, newer than this leadflow knows"
+    with pytest.raises(ConfigError, match=newer):
         SQLiteStore(db)
 
 
@@ -155,10 +156,14 @@ def test_the_query_indexes_exist(store: SQLiteStore, db: Path) -> None:
     assert has("leads", "(next_change_at")
     assert has("leads", "UNIQUE INDEX leads_source_external_id ON leads (source, external_id)")
     assert has("leads", "WHERE external_id IS NOT NULL")
-    assert has("leads", "(contact_id)")
+    assert has("leads", "leads_contact_seq ON leads (contact_seq)")
+    assert has("leads", "(contact_id) WHERE contact_seq IS NULL")
+    assert has("leads", "UNIQUE INDEX leads_seq ON leads (seq)")
     assert has("contacts", "(email)")
     assert has("contacts", "(phone)")
-    assert has("activity", "(lead_id)")
+    assert has("contacts", "UNIQUE INDEX contacts_seq ON contacts (seq)")
+    assert has("activity", "activity_lead_seq ON activity (lead_seq)")
+    assert has("activity", "(lead_id) WHERE lead_seq IS NULL")
     assert has("activity", "(at)")
 
 
@@ -178,6 +183,12 @@ def test_the_queries_use_their_indexes(store: SQLiteStore) -> None:
     assert "USING INDEX leads_source_external_id" in plan(
         "SELECT doc FROM leads WHERE source = ? AND external_id = ?", "web", "W-1"
     )
+    assert "USING INDEX leads_source_external_id" in plan(
+        "SELECT external_id, doc FROM leads WHERE source = ?"
+        " AND external_id IN (SELECT value FROM json_each(?))",
+        "web",
+        "[]",
+    )
     contacts = plan(
         "SELECT doc FROM contacts WHERE (email IN (SELECT value FROM json_each(?))"
         " OR phone IN (SELECT value FROM json_each(?)))",
@@ -186,6 +197,124 @@ def test_the_queries_use_their_indexes(store: SQLiteStore) -> None:
     )
     assert "contacts_email" in contacts
     assert "contacts_phone" in contacts
+    history = plan(
+        "SELECT kind, doc FROM activity WHERE lead_seq = (SELECT seq FROM leads WHERE"
+        " lead_id = ?1) OR (lead_seq IS NULL AND lead_id = ?1) ORDER BY seq",
+        "x",
+    )
+    assert "USING INDEX activity_lead_seq" in history
+    assert "USING INDEX activity_lead " in history + " "
+    assert "SCAN activity" not in history
+    of_contact = plan(
+        "SELECT doc FROM leads WHERE contact_seq = (SELECT seq FROM contacts WHERE"
+        " contact_id = ?1) OR (contact_seq IS NULL AND contact_id = ?1)",
+        "x",
+    )
+    assert "USING INDEX leads_contact_seq" in of_contact
+    assert "USING INDEX leads_contact " in of_contact + " "
+    assert "SCAN leads" not in of_contact
+
+
+def test_a_version_1_file_is_migrated_and_reads_back_the_same(db: Path) -> None:
+    """Files written before leads and events pointed at their contact and lead by number."""
+    from leadflow.storage import codec
+    from leadflow.storage.sqlite import _MIGRATIONS
+
+    contact = make_contact(email="ada@example.com", owner=7)
+    first = make_lead(contact_id=contact.contact_id, external_id="W-1", assignee=7)
+    second = make_lead(contact_id=contact.contact_id, at=T0 + HOUR)
+    orphan = make_lead()  # its contact was never stored
+    of_first, of_second, of_orphan = lifecycle(first), lifecycle(second), lifecycle(orphan)
+    events = [*of_first, *of_second[:3], *of_orphan[:1]]
+    note = NoteAdded(at=T0, actor=7, contact_id=contact.contact_id, text="no lead")
+    connection = sqlite3.connect(db, isolation_level=None)
+    for statement in _MIGRATIONS[0]:
+        connection.execute(statement)
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute(
+        "INSERT INTO contacts (contact_id, owner_id, email, phone, created_at, doc)"
+        " VALUES (?, 7, 'ada@example.com', NULL, ?, ?)",
+        (str(contact.contact_id), T0.isoformat(), codec.contact_to_json(contact)),
+    )
+    for lead in (first, second, orphan):
+        connection.execute(
+            "INSERT INTO leads (lead_id, contact_id, source, external_id, assignee_id, stage,"
+            " killed, created_at, version, doc) VALUES (?, ?, 'web', ?, ?, 'new', 0, ?, 1, ?)",
+            (
+                str(lead.lead_id),
+                str(lead.contact_id),
+                lead.attributes.external_id,
+                lead.assignee_id,
+                lead.created_at.isoformat(timespec="microseconds"),
+                codec.lead_to_json(lead, version=1),
+            ),
+        )
+    for event in [*events, note]:
+        lead_id = getattr(event, "lead_id", None)
+        connection.execute(
+            "INSERT INTO activity (lead_id, contact_id, kind, at, actor, doc)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                None if lead_id is None else str(lead_id),
+                None,
+                event.kind,
+                event.at.isoformat(timespec="microseconds"),
+                event.actor,
+                codec.event_to_json(event),
+            ),
+        )
+    connection.close()
+
+    store = SQLiteStore(db)
+    try:
+        assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        stored = [attrs.evolve(lead, version=1) for lead in (first, second, orphan)]
+        later_event = of_second[3]
+        third = make_lead(contact_id=contact.contact_id, at=T0 + 2 * HOUR)
+        with store.unit_of_work() as uow:
+            assert uow.history(first.lead_id) == of_first
+            assert uow.history(second.lead_id) == of_second[:3]
+            assert uow.history(orphan.lead_id) == of_orphan[:1]
+            assert uow.leads_of_contact(contact.contact_id) == stored[:2]
+            assert uow.leads_of_contact(orphan.contact_id) == [stored[2]]
+            # written after the migration: numbered after the rows before it
+            uow.append_events([later_event])
+            uow.add_leads([(third, None)])
+        with store.unit_of_work() as uow:
+            assert uow.history(second.lead_id) == of_second[:4]
+            assert uow.leads_of_contact(contact.contact_id) == [
+                *stored[:2],
+                attrs.evolve(third, version=1),
+            ]
+            assert uow.count_leads() == 4
+        seqs = raw(db, "SELECT seq FROM leads ORDER BY rowid")
+        assert seqs == [(1,), (2,), (3,), (4,)]
+    finally:
+        store.close()
+
+
+def test_leads_and_events_written_before_their_contact_or_lead_are_found(
+    store: SQLiteStore,
+) -> None:
+    contact = make_contact(email="bo@example.com")
+    early = make_lead(contact_id=contact.contact_id)
+    events = lifecycle(early)
+    with store.unit_of_work() as uow:
+        uow.append_events(events[:2])  # before the lead
+        uow.add_lead(early, next_change_at=None)  # before its contact
+        uow.append_events(events[2:4])
+        uow.add_contact(contact)
+        late = uow.add_lead(
+            make_lead(contact_id=contact.contact_id, at=T0 + HOUR), next_change_at=None
+        )
+        uow.append_events(events[4:])
+        moved = uow.update_lead(
+            attrs.evolve(late, contact_id=make_contact().contact_id), next_change_at=None
+        )
+    with store.unit_of_work() as uow:
+        assert uow.history(early.lead_id) == events
+        assert uow.leads_of_contact(contact.contact_id) == [attrs.evolve(early, version=1)]
+        assert uow.leads_of_contact(moved.contact_id) == [moved]
 
 
 def test_everything_reads_back_after_reopening_the_file(db: Path) -> None:

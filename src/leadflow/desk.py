@@ -42,7 +42,7 @@ from leadflow.events import (
     Released,
     apply_events,
 )
-from leadflow.ids import ENTROPY_BYTES, uuid7
+from leadflow.ids import ENTROPY_BYTES, uuid7, uuid7_batch
 from leadflow.model import (
     Contact,
     ContactDetails,
@@ -649,6 +649,7 @@ class LeadDesk:
             made: dict[str, int] = {}  # external id -> position in batch.leads, within the chunk
             # (position of the row, position of its lead in batch.leads or -1, result, contact)
             rows: list[tuple[int, int, RoutingResult | None, Contact | None]] = []
+            keep = rows.append if outcomes else _skip
             for position, (_, _, draft) in enumerate(drafts):
                 if isinstance(draft, ValidationError):
                     statuses.append("rejected")
@@ -658,11 +659,11 @@ class LeadDesk:
                 if ext is not None:
                     if ext in made:
                         statuses.append("duplicate")
-                        rows.append((position, made[ext], None, None))
+                        keep((position, made[ext], None, None))
                         continue
                     if ext in seen:
                         statuses.append("duplicate")
-                        rows.append((position, -1, None, None))
+                        keep((position, -1, None, None))
                         continue
                 contact = match(draft.contact)
                 result = route(
@@ -675,13 +676,13 @@ class LeadDesk:
                 outcome = result.outcome
                 if outcome is Outcome.REJECTED:
                     statuses.append("rejected")
-                    rows.append((position, -1, result, None))
+                    keep((position, -1, result, None))
                     continue
                 contact, lead_at = new_lead(draft, contact, result)
                 if ext is not None:
                     made[ext] = lead_at
                 statuses.append("assigned" if outcome is Outcome.ASSIGNED else "unassigned")
-                rows.append((position, lead_at, result, contact))
+                keep((position, lead_at, result, contact))
             batch.write()
             # the cursors, once per chunk, in the same unit of work as its assignments
             for policy, cursor in router.state.cursors.items():
@@ -1116,6 +1117,13 @@ def _chunks(
 # --------------------------------------------------------------------------- imports
 
 _IMPORT_STATUSES = ("assigned", "unassigned", "rejected", "duplicate")
+_next_change_at = aging.next_change_at
+
+
+def _skip(_: object) -> None:
+    """Keeps nothing (a chunk's rows, when nobody asked for their outcomes)."""
+
+
 #: A placeholder in a chunk's list of outcomes, replaced before anyone sees it.
 _PENDING = RowOutcome(row_number=0, row={}, status="")
 
@@ -1194,8 +1202,11 @@ class _ImportBatch:
             owners = desk.directory.pool_owners(source)
         self.scope = scope
         self.pool: Collection[int] = owners or ()
-        emails = {d.contact.email for d in valid if d.contact.email}
-        phones = {d.contact.cell_phone for d in valid if d.contact.cell_phone}
+        stored = self.stored
+        # rows with a stored external id are duplicates: they match no contact
+        fresh = [d for d in valid if d.attributes.external_id not in stored]
+        emails = {d.contact.email for d in fresh if d.contact.email}
+        phones = {d.contact.cell_phone for d in fresh if d.contact.cell_phone}
         found = (
             uow.find_contacts(emails=emails, phones=phones, owners=owners)
             if emails or phones
@@ -1220,8 +1231,9 @@ class _ImportBatch:
 
         # Constants of the chunk.
         self.notify = desk.config.settings.notify_on_assignment
+        self.playbook = desk.playbook
         self.initial_stage = desk.playbook.initial_stage.key
-        self._ids = _IdMaker(desk, now, 3 * len(valid))
+        self._ids = _IdMaker(desk, now, 3 * len(fresh))
         self._templates: (
             tuple[
                 _Template[Contact],
@@ -1339,7 +1351,8 @@ class _ImportBatch:
         contact_id = contact.contact_id
         lead_id = self._ids.next()
         stage = draft.stage or self.initial_stage
-        events: list[Event] = [make_created(lead_id, contact_id, stage)]
+        events = self.events
+        events.append(make_created(lead_id, contact_id, stage))
         if assignee is not None:
             method = result.method or AssignmentMethod.ROUTING
             routed = result.method in (AssignmentMethod.ROUTING, AssignmentMethod.FALLBACK)
@@ -1354,8 +1367,7 @@ class _ImportBatch:
         else:
             lead = make_lead(lead_id, contact_id, draft.attributes, stage, None, None, None)
         position = len(self.leads)
-        self.leads.append((lead, aging.next_change_at(lead, self.desk.playbook)))
-        self.events += events
+        self.leads.append((lead, _next_change_at(lead, self.playbook)))
         if result.outcome in (Outcome.UNASSIGNED, Outcome.HELD) and result.reason is not None:
             self.records.append((position, draft.contact, result))
         if self.notify and assignee is not None:
@@ -1406,25 +1418,28 @@ class _IdMaker:
     """The chunk's ids, made as :meth:`LeadDesk._id` makes them, in the same order.
 
     With the default entropy (:func:`os.urandom`) the random bytes of the
-    whole chunk are read at once.
+    whole chunk are read, and its ids made, at once: :meth:`next` hands them
+    out (``most`` is how many the chunk may need at most).
     """
 
     def __init__(self, desk: LeadDesk, now: datetime, most: int) -> None:
         self._now = now
         self._entropy = desk.entropy
-        self._pool = b""
-        self._offset = 0
-        if desk.entropy is os.urandom and most:
-            self._pool = os.urandom(most * ENTROPY_BYTES)
-        self._peeked: UUID | None = None
+        made = (
+            uuid7_batch(now, os.urandom(most * ENTROPY_BYTES)) if desk.entropy is os.urandom else []
+        )
+        self.next: Callable[[], UUID] = _then(made, self._draw).__next__
+
+    def _draw(self) -> UUID:
+        return uuid7(self._now, self._entropy(ENTROPY_BYTES))
 
     def peek(self) -> UUID:
         """An id for a template, drawn without using any entropy (never stored)."""
         return uuid7(self._now, bytes(ENTROPY_BYTES))
 
-    def next(self) -> UUID:
-        offset = self._offset
-        if offset < len(self._pool):
-            self._offset = offset + ENTROPY_BYTES
-            return uuid7(self._now, self._pool[offset : offset + ENTROPY_BYTES])
-        return uuid7(self._now, self._entropy(ENTROPY_BYTES))
+
+def _then(made: list[UUID], draw: Callable[[], UUID]) -> Iterator[UUID]:
+    """The ids ``made`` already, then as many more as asked for, each from ``draw``."""
+    yield from made
+    while True:
+        yield draw()

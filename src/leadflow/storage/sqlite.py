@@ -26,6 +26,13 @@ an index.
   and stage, stage, ``next_change_at``, contact, and unique on (source,
   external id)); ``activity`` (append-only, indexed on lead and time);
   ``exceptions``; ``cursors``; ``outbox`` (indexed on status and time).
+* **Numbers for references.** Contacts and leads carry a ``seq`` that grows
+  with each insert; a lead refers to its contact, and an event to its lead,
+  by that number (``contact_seq``, ``lead_seq``) as well as by id. Ids made at
+  one moment sort at random, numbers in the order written: the indexes on
+  them grow at the end, which is what keeps a bulk import from rewriting
+  pages all over them. A lead or event written before its contact or lead
+  was stored has no number and is found by its id (a small partial index).
 * **Moments in columns** (``next_change_at``, ``at``, ``created_at``,
   ``assigned_at``) are UTC text of fixed width
   (``2026-03-10T15:00:00.000000+00:00``), whose text order is time order; the
@@ -157,6 +164,30 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX outbox_status ON outbox (status, created_at)",
     ),
+    # 1 -> 2: leads and events point at their contact and lead by a number that grows with
+    # each insert, so that their indexes grow at the end instead of at a random place
+    # (ids made at one moment sort at random). Rows whose contact or lead was not stored
+    # when they were written keep an index on the id.
+    (
+        "ALTER TABLE contacts ADD COLUMN seq INTEGER",
+        "UPDATE contacts SET seq = rowid",
+        "CREATE UNIQUE INDEX contacts_seq ON contacts (seq)",
+        "ALTER TABLE leads ADD COLUMN seq INTEGER",
+        "UPDATE leads SET seq = rowid",
+        "CREATE UNIQUE INDEX leads_seq ON leads (seq)",
+        "ALTER TABLE leads ADD COLUMN contact_seq INTEGER",
+        "UPDATE leads SET contact_seq ="
+        " (SELECT seq FROM contacts WHERE contacts.contact_id = leads.contact_id)",
+        "DROP INDEX leads_contact",
+        "CREATE INDEX leads_contact_seq ON leads (contact_seq)",
+        "CREATE INDEX leads_contact ON leads (contact_id) WHERE contact_seq IS NULL",
+        "ALTER TABLE activity ADD COLUMN lead_seq INTEGER",
+        "UPDATE activity SET lead_seq ="
+        " (SELECT seq FROM leads WHERE leads.lead_id = activity.lead_id)",
+        "DROP INDEX activity_lead",
+        "CREATE INDEX activity_lead_seq ON activity (lead_seq)",
+        "CREATE INDEX activity_lead ON activity (lead_id) WHERE lead_seq IS NULL",
+    ),
 )
 
 #: The schema version this code reads and writes.
@@ -168,14 +199,31 @@ _ROUTED = (str(AssignmentMethod.ROUTING), str(AssignmentMethod.FALLBACK))
 #: checkpoint costs two fsyncs, and pages written again meanwhile are copied once.
 _TUNING = ("PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 10000")
 
+#: The columns of a lead row, in the order of :meth:`SQLiteUnitOfWork._lead_row`.
+_LEAD_COLUMNS = (
+    "contact_id, source, external_id, assignee_id, stage, killed, created_at, assigned_at,"
+    " assignment_method, next_change_at, version, doc, lead_id"
+)
+#: The number of the lead's contact (``?1`` is its id); ``NULL`` while it is not stored.
+_CONTACT_SEQ = "(SELECT seq FROM contacts WHERE contact_id = ?1)"
 _INSERT_LEAD = (
-    "INSERT INTO leads (contact_id, source, external_id, assignee_id, stage, killed,"
-    " created_at, assigned_at, assignment_method, next_change_at, version, doc,"
-    " lead_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO leads ({_LEAD_COLUMNS}, contact_seq, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+    f" ?8, ?9, ?10, ?11, ?12, ?13, {_CONTACT_SEQ}, (SELECT coalesce(max(seq), 0) + 1 FROM leads))"
+)
+_UPDATE_LEAD = (
+    "UPDATE leads SET contact_id = ?1, source = ?2, external_id = ?3, assignee_id = ?4,"
+    " stage = ?5, killed = ?6, created_at = ?7, assigned_at = ?8, assignment_method = ?9,"
+    f" next_change_at = ?10, version = ?11, doc = ?12, contact_seq = {_CONTACT_SEQ}"
+    " WHERE lead_id = ?13 AND version = ?14"
 )
 _INSERT_CONTACT = (
-    "INSERT INTO contacts (owner_id, email, phone, created_at, doc, contact_id)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO contacts (owner_id, email, phone, created_at, doc, contact_id, seq)"
+    " VALUES (?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM contacts))"
+)
+#: ``?1`` is the lead id; the lead's number is ``NULL`` while it is not stored.
+_INSERT_EVENT = (
+    "INSERT INTO activity (lead_id, contact_id, kind, at, actor, doc, lead_seq)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT seq FROM leads WHERE lead_id = ?1))"
 )
 _INSERT_MESSAGE = "INSERT INTO outbox (status, created_at, doc, message_id) VALUES (?, ?, ?, ?)"
 #: ``IN`` over a JSON array parameter: one prepared statement for any number of values.
@@ -500,10 +548,7 @@ class SQLiteUnitOfWork:
         stored = _with_version(lead, lead.version + 1)
         try:
             cursor = self._execute(
-                "UPDATE leads SET contact_id = ?, source = ?, external_id = ?, assignee_id = ?,"
-                " stage = ?, killed = ?, created_at = ?, assigned_at = ?, assignment_method = ?,"
-                " next_change_at = ?, version = ?, doc = ? WHERE lead_id = ? AND version = ?",
-                (*self._lead_row(stored, next_change_at), lead.version),
+                _UPDATE_LEAD, (*self._lead_row(stored, next_change_at), lead.version)
             )
         except sqlite3.IntegrityError as exc:
             raise self._duplicate(lead, exc) from None
@@ -561,8 +606,9 @@ class SQLiteUnitOfWork:
     def leads_of_contact(self, contact_id: UUID) -> list[Lead]:
         """The contact's leads, oldest first; empty if none."""
         return self._leads(
-            "SELECT doc FROM leads WHERE contact_id = ? ORDER BY created_at, lead_id",
-            (str(contact_id),),
+            f"SELECT doc FROM leads WHERE contact_seq = {_CONTACT_SEQ}"
+            " OR (contact_seq IS NULL AND contact_id = ?1) ORDER BY created_at, lead_id",
+            (uuid_text(contact_id),),
         )
 
     def count_leads(self) -> int:
@@ -702,16 +748,14 @@ class SQLiteUnitOfWork:
                     event_to_json(event),
                 )
             )
-        self._executemany(
-            "INSERT INTO activity (lead_id, contact_id, kind, at, actor, doc)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        self._executemany(_INSERT_EVENT, rows)
 
     def history(self, lead_id: UUID) -> list[Event]:
         """The lead's events (and notes tied to it) in the order they were appended."""
         rows = self._execute(
-            "SELECT kind, doc FROM activity WHERE lead_id = ? ORDER BY seq", (str(lead_id),)
+            "SELECT kind, doc FROM activity WHERE lead_seq = (SELECT seq FROM leads WHERE"
+            " lead_id = ?1) OR (lead_seq IS NULL AND lead_id = ?1) ORDER BY seq",
+            (uuid_text(lead_id),),
         )
         return [event_from_json(kind, doc) for kind, doc in rows]
 
