@@ -126,7 +126,7 @@ def emails() -> st.SearchStrategy[str]:
 
 
 def us_phones() -> st.SearchStrategy[str]:
-    """Valid US numbers in E.164 (``+1NXXNXXXXXX``)."""
+    """Valid US numbers in E.164: ``+1`` and ten digits, area code and exchange 2-9 first."""
     return st.builds(
         lambda a, e, n: f"+1{a}{e}{n:04d}",
         st.integers(200, 999),
