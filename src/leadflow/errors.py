@@ -19,7 +19,7 @@ field, the offending value and (for batch input) the row.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 import attrs
 
@@ -31,6 +31,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ValidationError",
+    "require_aware",
 ]
 
 _MAX_SHOWN_VALUE = 60
@@ -125,3 +126,9 @@ class ConfigError(LeadflowError):
         if not self.problems:
             raise ValueError("a ConfigError needs at least one problem")
         super().__init__("; ".join(self.problems))
+
+
+def require_aware(field: str, value: datetime) -> None:
+    """Refuse a naive datetime: a :class:`ValidationError` naming ``field``."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError([FieldError(field, value, "must be a timezone-aware datetime")])

@@ -26,7 +26,7 @@ from uuid import UUID
 
 import attrs
 
-from leadflow.errors import FieldError, ValidationError
+from leadflow.errors import FieldError, ValidationError, require_aware
 from leadflow.model import FollowUp, FollowUpStatus, Lead, Origin, StageChange
 
 __all__ = [
@@ -55,10 +55,7 @@ __all__ = [
 
 
 def _aware(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(
-            [FieldError(attribute.name, value, "must be a timezone-aware datetime")]
-        )
+    require_aware(attribute.name, value)
 
 
 class AssignmentMethod(enum.StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID, SafeUUID
 
-from leadflow.errors import FieldError, ValidationError
+from leadflow.errors import FieldError, ValidationError, require_aware
 
 __all__ = ["ENTROPY_BYTES", "uuid7", "uuid7_batch", "uuid7_time"]
 
@@ -39,8 +39,7 @@ def _time_bits(now: datetime) -> int:
     last = _last_now
     if last[0] is now:
         return last[1]
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
+    require_aware("now", now)
     ms = int(now.timestamp() * 1000)
     if not 0 <= ms <= _MAX_MS:
         raise ValidationError([FieldError("now", now, "is outside what a UUIDv7 can encode")])

@@ -27,7 +27,7 @@ from uuid import UUID
 
 import attrs
 
-from leadflow.errors import FieldError, ValidationError
+from leadflow.errors import FieldError, ValidationError, require_aware
 
 __all__ = [
     "EVENT_DURATIONS",
@@ -169,10 +169,7 @@ class MatchScope(enum.StrEnum):
 
 
 def _aware(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(
-            [FieldError(attribute.name, value, "must be a timezone-aware datetime")]
-        )
+    require_aware(attribute.name, value)
 
 
 def _key(_: object, attribute: attrs.Attribute[Any], value: str) -> None:

@@ -28,7 +28,7 @@ from datetime import datetime
 
 import attrs
 
-from leadflow.errors import ConfigError, FieldError, ValidationError
+from leadflow.errors import ConfigError, require_aware
 from leadflow.events import AssignmentMethod as Method
 from leadflow.events import Event, Released, apply_events
 from leadflow.model import Lead
@@ -180,8 +180,7 @@ def advance(lead: Lead, now: datetime, playbook: Playbook) -> Transition:
     Returns the new lead and the events, each stamped at its rule's moment.
     A killed lead or one in a terminal stage never ages.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
+    require_aware("now", now)
     events: list[Event] = []
     last: datetime | None = None
     for _ in range(_MAX_STEPS):

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import attrs
 
-from leadflow.errors import FieldError, PermissionDenied, ValidationError
+from leadflow.errors import PermissionDenied, require_aware
 from leadflow.events import AssignmentMethod
 from leadflow.model import Lead, LeadAttributes, User
 from leadflow.routing.config import (
@@ -423,8 +423,7 @@ def _try_policy(
 
 
 def _local_day(directory: Directory, now: datetime) -> date:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
+    require_aware("now", now)
     return directory.local_date(now)
 
 

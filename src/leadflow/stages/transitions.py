@@ -28,7 +28,7 @@ from uuid import UUID
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from leadflow.errors import FieldError, PermissionDenied, ValidationError
+from leadflow.errors import FieldError, PermissionDenied, ValidationError, require_aware
 from leadflow.events import (
     Event,
     FollowUpClosed,
@@ -72,11 +72,6 @@ class Transition:
 
     lead: Lead
     events: tuple[Event, ...]
-
-
-def _aware(now: datetime) -> None:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
 
 
 def _refuse_if_killed(playbook: Playbook, lead: Lead, field: str, value: str) -> None:
@@ -200,7 +195,7 @@ def log_outcome(
     killed lead, a follow-up in the past or a failed report/note guard, and
     :class:`PermissionDenied` for a failed permission/approval guard.
     """
-    _aware(now)
+    require_aware("now", now)
     _refuse_if_killed(playbook, lead, "disposition", disposition)
     chosen: Disposition = playbook.disposition(disposition)
     if not chosen.enabled:
@@ -286,7 +281,7 @@ def set_stage(
     is already in (with the same outcome) changes nothing and returns no
     events.
     """
-    _aware(now)
+    require_aware("now", now)
     _refuse_if_killed(playbook, lead, "stage", stage)
     target = playbook.stage(stage)
     current = playbook.stage(lead.stage)
@@ -376,7 +371,7 @@ def schedule_follow_up(
     Scheduled), the lead moves there unless that would be backwards or the
     lead is in a terminal stage.
     """
-    _aware(now)
+    require_aware("now", now)
     _refuse_if_killed(playbook, lead, "follow_up", str(follow_up.follow_up_id))
     _check_follow_up(follow_up, lead, now)
     events = _follow_up_events(playbook, lead, follow_up, actor.user_id, via, now)
@@ -401,7 +396,7 @@ def general_follow_up(
     The investor rule halves the interval: asked for 6 months on 10 March,
     the task is due on 10 June.
     """
-    _aware(now)
+    require_aware("now", now)
     follow_up = FollowUp(
         follow_up_id=follow_up_id,
         kind=FollowUpKind.TASK,
@@ -424,7 +419,7 @@ def add_note(
     via: int | None = None,
 ) -> Transition:
     """A note on ``lead`` by ``actor``: a touch that restarts the untouched clocks."""
-    _aware(now)
+    require_aware("now", now)
     _refuse_if_killed(playbook, lead, "note", text)
     if not text.strip():
         raise ValidationError([FieldError("note", text, "is blank")])
@@ -450,7 +445,7 @@ def close_follow_up(
     via: int | None = None,
 ) -> Transition:
     """Mark an open follow-up done or cancelled."""
-    _aware(now)
+    require_aware("now", now)
     _refuse_if_killed(playbook, lead, "follow_up", str(follow_up_id))
     if status is FollowUpStatus.OPEN:
         raise ValidationError([FieldError("status", str(status), "must be done or cancelled")])
