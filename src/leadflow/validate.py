@@ -370,24 +370,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "assignee_id": _user_id,
 }
 _SYSTEM_MESSAGE = "is system-generated and cannot be set by an import or form; leave it out"
-_LEAD_FIELDS = (
-    "loan_purpose",
-    "referred_by",
-    "loan_amount",
-    "property_type",
-    "occupancy",
-    "credit_rating",
-    "estimated_purchase_price",
-    "down_payment",
-    "desired_timeframe",
-    "already_found_home",
-    "first_time_buyer",
-    "veteran",
-    "property_address",
-    "property_state",
-    "property_zip",
-    "external_id",
-)
+#: The lead attributes a row may set besides the source, in the model's order.
+_LEAD_FIELDS = tuple(f.name for f in attrs.fields(LeadAttributes) if f.name != "source")
 
 
 def _fold_name(text: str) -> str:
