@@ -19,6 +19,7 @@ it calls never does.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Generic, TypeVar
@@ -42,7 +43,7 @@ from leadflow.events import (
     Released,
     apply_events,
 )
-from leadflow.ids import ENTROPY_BYTES, uuid7, uuid7_batch
+from leadflow.ids import ENTROPY_BYTES, uuid7, uuid7_batch, uuid7_next
 from leadflow.model import (
     Contact,
     ContactDetails,
@@ -190,6 +191,9 @@ class LeadDesk:
         self.directory: Directory = config.directory(self.timezone)
         self.clock = clock
         self.entropy = entropy
+        #: The last id this desk made: the next sorts after it (see uuid7_next).
+        self._last_id: UUID | None = None
+        self._ids_lock = threading.Lock()
         self._terminal = frozenset(s.key for s in playbook.stages if s.terminal)
 
     # ------------------------------------------------------------------ basics
@@ -201,7 +205,18 @@ class LeadDesk:
         return now
 
     def _id(self, now: datetime) -> UUID:
-        return uuid7(now, self.entropy(ENTROPY_BYTES))
+        """A fresh id made at ``now``, after every id this desk made before."""
+        with self._ids_lock:
+            made = self._last_id = uuid7_next(self._last_id, now, self.entropy(ENTROPY_BYTES))
+        return made
+
+    def _ids(self, now: datetime, count: int) -> list[UUID]:
+        """``count`` fresh ids made at ``now`` from one read of :func:`os.urandom`."""
+        with self._ids_lock:
+            made = uuid7_batch(now, os.urandom(count * ENTROPY_BYTES), after=self._last_id)
+            if made:
+                self._last_id = made[-1]
+        return made
 
     def user(self, user_id: int) -> User:
         """A configured user; NotFound otherwise."""
@@ -1424,14 +1439,12 @@ class _IdMaker:
 
     def __init__(self, desk: LeadDesk, now: datetime, most: int) -> None:
         self._now = now
-        self._entropy = desk.entropy
-        made = (
-            uuid7_batch(now, os.urandom(most * ENTROPY_BYTES)) if desk.entropy is os.urandom else []
-        )
+        self._desk = desk
+        made = desk._ids(now, most) if desk.entropy is os.urandom else []
         self.next: Callable[[], UUID] = _then(made, self._draw).__next__
 
     def _draw(self) -> UUID:
-        return uuid7(self._now, self._entropy(ENTROPY_BYTES))
+        return self._desk._id(self._now)
 
     def peek(self) -> UUID:
         """An id for a template, drawn without using any entropy (never stored)."""

@@ -12,7 +12,7 @@ from uuid import UUID, SafeUUID
 
 from leadflow.errors import FieldError, ValidationError, require_aware
 
-__all__ = ["ENTROPY_BYTES", "uuid7", "uuid7_batch", "uuid7_time"]
+__all__ = ["ENTROPY_BYTES", "uuid7", "uuid7_batch", "uuid7_next", "uuid7_time"]
 
 #: How many bytes of entropy :func:`uuid7` needs (74 random bits are used).
 ENTROPY_BYTES = 10
@@ -74,19 +74,75 @@ def uuid7(now: datetime, entropy: bytes) -> UUID:
     return _made(_time_bits(now) | (rand >> 68) << 64 | (rand & _RAND_B))
 
 
-def uuid7_batch(now: datetime, entropy: bytes) -> list[UUID]:
-    """One id per :data:`ENTROPY_BYTES` bytes of ``entropy``, all made at ``now``.
+def _random_part(value: int) -> int:
+    """The 74 random bits of a UUIDv7 (``rand_a`` then ``rand_b``) as one number."""
+    return ((value >> 64) & 0xFFF) << 62 | (value & _RAND_B)
 
-    ``[uuid7(now, entropy[i : i + ENTROPY_BYTES]) for i in ...]``, in one go:
-    for a caller that knows how many ids it will need (bytes left over are
-    unused).
+
+def _with_random(fixed: int, random: int) -> UUID:
+    return _made(fixed | (random >> 62) << 64 | (random & _RAND_B))
+
+
+#: A fresh millisecond starts its random part below half its range, so that the ids
+#: made after it in the same millisecond (each a random step up) never run out.
+_FRESH_SHIFT = 80 - 73
+_STEP = 0xFFFFFFFF
+_RANDOM_LIMIT = 1 << 74
+
+
+def uuid7_next(previous: UUID | None, now: datetime, entropy: bytes) -> UUID:
+    """A UUIDv7 made at ``now`` that sorts after ``previous`` (monotonic ids).
+
+    RFC 9562 §6.2, method 2 ("monotonic random"): when ``now`` falls in a
+    later millisecond than ``previous`` the id is made as :func:`uuid7` makes
+    it (its random part drawn from ``entropy``); when it falls in the same
+    millisecond or an earlier one (a clock that stepped back), the id keeps
+    ``previous``'s millisecond and its random part is ``previous``'s plus a
+    random step of 1 to 2**32. Ids made one after another this way sort in
+    the order they were made, which keeps the indexes on them growing at the
+    end. ``entropy`` must hold at least :data:`ENTROPY_BYTES` bytes.
     """
+    return uuid7_batch(now, entropy[:ENTROPY_BYTES], after=previous)[0]
+
+
+def uuid7_batch(now: datetime, entropy: bytes, *, after: UUID | None = None) -> list[UUID]:
+    """One id per :data:`ENTROPY_BYTES` bytes of ``entropy``, all made at ``now``, ascending.
+
+    Equal to calling :func:`uuid7_next` once per id, each after the one
+    before (the first after ``after``), in one go: for a caller that knows
+    how many ids it will need (bytes left over are unused).
+    """
+    if now is not _last_now[0] and (now.tzinfo is None or now.utcoffset() is None):
+        raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
+    if len(entropy) < ENTROPY_BYTES:
+        raise ValidationError(
+            [FieldError("entropy", len(entropy), f"needs at least {ENTROPY_BYTES} bytes")]
+        )
     fixed = _time_bits(now)
-    values = [
+    draws = [
         int.from_bytes(entropy[i : i + ENTROPY_BYTES], "big")
         for i in range(0, len(entropy) - ENTROPY_BYTES + 1, ENTROPY_BYTES)
     ]
-    return [_made(fixed | (rand >> 68) << 64 | (rand & _RAND_B)) for rand in values]
+    made: list[UUID] = []
+    if after is None or after.int >> 80 < fixed >> 80:
+        random = -1  # the first id starts a fresh millisecond
+    else:
+        fixed = after.int & ~((1 << 80) - 1) | (0x7 << 76) | (0b10 << 62)
+        random = _random_part(after.int)
+    for draw in draws:
+        if random < 0:
+            random = draw >> _FRESH_SHIFT
+        else:
+            random += 1 + (draw & _STEP)
+            if random >= _RANDOM_LIMIT:  # the millisecond is used up: go on in the next one
+                fixed += 1 << 80
+                if fixed >> 80 > _MAX_MS:
+                    raise ValidationError(
+                        [FieldError("now", now, "is outside what a UUIDv7 can encode")]
+                    )
+                random = draw >> _FRESH_SHIFT
+        made.append(_with_random(fixed, random))
+    return made
 
 
 def uuid7_time(value: UUID) -> datetime:
