@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 
 from desk_helpers import T0, make_desk, org, row
+from leadflow.desk import LeadDesk
 from leadflow.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from leadflow.events import (
     AssignmentMethod,
@@ -21,7 +23,7 @@ from leadflow.events import (
 from leadflow.model import Origin
 from leadflow.org import OrgSettings
 from leadflow.routing import FailureReason, Outcome, Unroutable
-from leadflow.stages import call_log, investor
+from leadflow.stages import call_log, investor, lead_management
 from leadflow.storage.memory import MemoryStore
 from leadflow.storage.protocol import OutboxStatus, Store
 
@@ -154,6 +156,36 @@ def test_import_is_idempotent_and_accounts_for_every_row(store: Store) -> None:
     assert (again.rows, again.duplicates, again.rejected, again.assigned) == (10, 8, 2, 0)
     with store.unit_of_work() as uow:
         assert uow.count_leads() == 8
+
+
+def test_re_importing_10000_rows_creates_nothing_and_reports_10000_duplicates(
+    store: Store,
+) -> None:
+    config = org()
+    LeadDesk.configure(store, config, actor=None, at=T0)
+    desk = LeadDesk(store, config=config, playbook=lead_management(), clock=lambda: T0)
+    rows = [row(f"P{i}", "Lead", external_id=f"T-{i}") for i in range(10_000)]
+    made: list[UUID] = []
+    first = desk.import_rows(
+        rows,
+        source="purchased_leads",
+        actor=1,
+        on_row=lambda outcome: made.append(outcome.lead.lead_id) if outcome.lead else None,
+    )
+    assert first.duplicates == 0
+    assert first.assigned + first.unassigned == 10_000
+    again = desk.import_rows(rows, source="purchased_leads", actor=1)
+    assert (again.rows, again.duplicates, again.assigned, again.unassigned) == (
+        10_000,
+        10_000,
+        0,
+        0,
+    )
+    with store.unit_of_work() as uow:
+        assert uow.count_leads() == 10_000
+    # all made in one millisecond, the ids still sort in the order the rows came
+    assert len(made) == 10_000
+    assert made == sorted(made)
 
 
 def test_import_assign_all_needs_an_admin(store: Store) -> None:

@@ -87,3 +87,9 @@ def test_a_batch_is_the_ids_made_one_after_another() -> None:
         previous = uuid7_next(previous, T0, entropy[i : i + 10])
         one_by_one.append(previous)
     assert batch == one_by_one
+
+
+def test_a_batch_without_entropy_is_empty() -> None:
+    assert uuid7_batch(T0, b"") == []
+    with pytest.raises(ValidationError, match="entropy"):
+        uuid7_next(None, T0, b"short")

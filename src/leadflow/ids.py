@@ -102,6 +102,10 @@ def uuid7_next(previous: UUID | None, now: datetime, entropy: bytes) -> UUID:
     the order they were made, which keeps the indexes on them growing at the
     end. ``entropy`` must hold at least :data:`ENTROPY_BYTES` bytes.
     """
+    if len(entropy) < ENTROPY_BYTES:
+        raise ValidationError(
+            [FieldError("entropy", len(entropy), f"needs at least {ENTROPY_BYTES} bytes")]
+        )
     return uuid7_batch(now, entropy[:ENTROPY_BYTES], after=previous)[0]
 
 
@@ -114,10 +118,6 @@ def uuid7_batch(now: datetime, entropy: bytes, *, after: UUID | None = None) -> 
     """
     if now is not _last_now[0] and (now.tzinfo is None or now.utcoffset() is None):
         raise ValidationError([FieldError("now", now, "must be a timezone-aware datetime")])
-    if len(entropy) < ENTROPY_BYTES:
-        raise ValidationError(
-            [FieldError("entropy", len(entropy), f"needs at least {ENTROPY_BYTES} bytes")]
-        )
     fixed = _time_bits(now)
     draws = [
         int.from_bytes(entropy[i : i + ENTROPY_BYTES], "big")
