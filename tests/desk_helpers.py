@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
+from typing import Any
 
 import attrs
 
@@ -87,7 +88,10 @@ def entropy() -> Iterator[bytes]:
 
 
 def make_desk(
-    store: Store, config: OrgConfig | None = None, playbook: Playbook | None = None
+    store: Store,
+    config: OrgConfig | None = None,
+    playbook: Playbook | None = None,
+    **options: Any,
 ) -> tuple[LeadDesk, Clock]:
     config = config or org()
     LeadDesk.configure(store, config, actor=None, at=T0)
@@ -99,6 +103,7 @@ def make_desk(
         playbook=playbook or lead_management(),
         clock=clock,
         entropy=lambda n: next(ids),
+        **options,
     )
     return desk, clock
 

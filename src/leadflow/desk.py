@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -29,7 +30,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from leadflow.errors import ConfigError, FieldError, PermissionDenied, ValidationError
+from leadflow.automation import MAX_DEPTH, AssignTo, Subscription, fired
+from leadflow.errors import (
+    ConfigError,
+    FieldError,
+    LeadflowError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from leadflow.events import (
     AssignmentMethod,
     Claimed,
@@ -44,6 +53,7 @@ from leadflow.events import (
     apply_events,
 )
 from leadflow.ids import ENTROPY_BYTES, uuid7, uuid7_batch, uuid7_next
+from leadflow.jobs import AutomationReport, Job, is_due, job_message, read_job
 from leadflow.model import (
     Contact,
     ContactDetails,
@@ -58,6 +68,7 @@ from leadflow.model import (
     User,
     match_contact,
 )
+from leadflow.notify.delivery import retry_delay
 from leadflow.notify.messages import assignment_message
 from leadflow.org import OrgConfig
 from leadflow.queue import aging, ownership
@@ -77,7 +88,13 @@ from leadflow.routing.exceptions import (
 from leadflow.stages import transitions
 from leadflow.stages.playbook import Playbook
 from leadflow.stages.transitions import Transition
-from leadflow.storage.protocol import Store, UnitOfWork
+from leadflow.storage.protocol import (
+    AUTOMATION_KIND,
+    OutboxMessage,
+    OutboxStatus,
+    Store,
+    UnitOfWork,
+)
 from leadflow.validate import LeadDraft, RowValidator, to_row
 
 __all__ = ["CreateResult", "ImportReport", "LeadDesk", "RowOutcome", "system_clock"]
@@ -161,6 +178,10 @@ class LeadDesk:
     configuration (``None``: the one saved in the store); ``playbook`` the
     lifecycle (``None``: the one the configuration names); ``clock`` gives
     ``now``; ``entropy(n)`` gives ``n`` random bytes for ids.
+    ``subscriptions`` are the automations (the seed's journeys) the desk
+    runs: after each command that fired one, unless ``run_subscriptions``
+    is false (then the host calls :meth:`run_automations`, e.g. from a
+    worker).
     """
 
     def __init__(
@@ -171,6 +192,8 @@ class LeadDesk:
         playbook: Playbook | None = None,
         clock: Callable[[], datetime] = system_clock,
         entropy: Callable[[int], bytes] = os.urandom,
+        subscriptions: Sequence[Subscription] = (),
+        run_subscriptions: bool = True,
     ) -> None:
         self.store = store
         if config is None:
@@ -195,6 +218,10 @@ class LeadDesk:
         self._last_id: UUID | None = None
         self._ids_lock = threading.Lock()
         self._terminal = frozenset(s.key for s in playbook.stages if s.terminal)
+        self.subscriptions: tuple[Subscription, ...] = tuple(subscriptions)
+        self._subscriptions = self._check_subscriptions(self.subscriptions)
+        self.run_subscriptions = run_subscriptions
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ basics
 
@@ -256,6 +283,7 @@ class LeadDesk:
             return before
         stored = uow.update_lead(after, next_change_at=aging.next_change_at(after, self.playbook))
         uow.append_events(events)
+        self._queue_automations(uow, stored, events)
         return stored
 
     def _load_current(self, uow: UnitOfWork, lead_id: UUID, now: datetime) -> Lead:
@@ -273,12 +301,200 @@ class LeadDesk:
         move: Callable[[Lead, datetime], Transition],
     ) -> Lead:
         now = self.now()
-        with self.store.unit_of_work() as uow:
+        with self._command() as uow:
             lead = self._load_current(uow, lead_id, now)
             result = move(lead, now)
             stored = self._save(uow, lead, result.lead, result.events)
             self._notify_assignments(uow, stored, result.events, now)
             return stored
+
+    # ------------------------------------------------------------------ automations
+
+    def _check_subscriptions(
+        self, subscriptions: Sequence[Subscription]
+    ) -> dict[str, Subscription]:
+        by_key: dict[str, Subscription] = {}
+        problems = []
+        for subscription in subscriptions:
+            if subscription.key in by_key:
+                problems.append(f"subscription {subscription.key!r} is registered twice")
+            by_key[subscription.key] = subscription
+            action = subscription.action
+            if action.source not in self.directory.sources:
+                problems.append(
+                    f"subscription {subscription.key!r}: lead source {action.source!r}"
+                    " is not configured"
+                )
+            if action.journey_user is not None and action.journey_user not in self.directory.users:
+                problems.append(
+                    f"subscription {subscription.key!r}: journey user {action.journey_user}"
+                    " does not exist"
+                )
+        if problems:
+            raise ConfigError(problems)
+        return by_key
+
+    @contextmanager
+    def _command(self) -> Iterator[UnitOfWork]:
+        """A command's unit of work; once it committed, the automations it fired run."""
+        with self.store.unit_of_work() as uow:
+            yield uow
+        if self.run_subscriptions and getattr(self._local, "queued", False):
+            self._local.queued = False
+            self.run_automations()
+
+    def _queue_automations(
+        self, uow: UnitOfWork, lead: Lead, events: Iterable[Event], *, depth: int = 0
+    ) -> None:
+        """Write a job for each subscription ``events`` fire on ``lead`` (as it is after them)."""
+        if not self.subscriptions:
+            return
+        for event in events:
+            for subscription in fired(self.subscriptions, event, lead, depth=depth):
+                uow.add_message(
+                    job_message(
+                        self._id(event.at), subscription, event, lead.lead_id, depth=depth
+                    )
+                )
+                self._local.queued = True
+
+    def run_automations(
+        self,
+        now: datetime | None = None,
+        *,
+        limit: int = 100,
+        max_attempts: int = 8,
+        backoff: timedelta = timedelta(minutes=1),
+    ) -> AutomationReport:
+        """Run the automation jobs that are due, oldest first (at most ``limit``).
+
+        Each job runs in its own unit of work with marking it done, so an
+        action runs once even with several runners. A job whose action
+        fails is rolled back alone and recorded: one more attempt, the
+        error, and the next attempt after ``backoff * 2**attempts`` (at most
+        a day); after ``max_attempts`` it is ``failed`` and stays in the
+        outbox (``outbox_status(store, kind="automation")``). The command
+        that fired it is never undone. Jobs that the run's own actions fire
+        (an automation's lead firing another subscription) run in the same
+        call, up to :data:`~leadflow.automation.MAX_DEPTH` levels.
+        """
+        now = now or self.now()
+        ran = skipped = failed_now = gave_up = 0
+        created: list[UUID] = []
+        for _ in range(MAX_DEPTH + 1):
+            with self.store.unit_of_work() as uow:
+                due = [
+                    m.message_id
+                    for m in uow.messages(status=OutboxStatus.PENDING)
+                    if m.kind == AUTOMATION_KIND and is_due(m, now)
+                ]
+            if not due:
+                break
+            for message_id in due[:limit]:
+                try:
+                    with self.store.unit_of_work() as uow:
+                        message = _pending_job(uow, message_id, now)
+                        if message is None:
+                            continue  # another runner did it
+                        made = self._run_job(uow, read_job(message), now)
+                        uow.update_message(
+                            attrs.evolve(
+                                message,
+                                status=OutboxStatus.SENT,
+                                attempts=message.attempts + 1,
+                                next_attempt_at=None,
+                                last_error="" if made is not None else "skipped: lead killed",
+                            )
+                        )
+                except Exception as error:
+                    status = self._job_failed(message_id, error, now, max_attempts, backoff)
+                    failed_now += status is OutboxStatus.PENDING
+                    gave_up += status is OutboxStatus.FAILED
+                    continue
+                if made is None:
+                    skipped += 1
+                else:
+                    ran += 1
+                    if made.lead is not None:
+                        created.append(made.lead.lead_id)
+            limit -= len(due)
+            if limit <= 0:
+                break
+        self._local.queued = False
+        return AutomationReport(
+            ran=ran,
+            skipped=skipped,
+            failed_now=failed_now,
+            gave_up=gave_up,
+            created=tuple(created),
+        )
+
+    def _run_job(self, uow: UnitOfWork, job: Job, now: datetime) -> CreateResult | None:
+        """Run one job's action; ``None`` if there is nothing to do (the lead was killed)."""
+        subscription = self._subscriptions.get(job.subscription)
+        if subscription is None:
+            raise NotFound(f"subscription {job.subscription!r} is not registered with this desk")
+        lead = uow.get_lead(job.lead_id)
+        if lead.killed_at is not None:
+            return None
+        contact = uow.get_contact(lead.contact_id)
+        action = subscription.action
+        assignee: int | None = None
+        if action.assign_to is AssignTo.CONTACT_OWNER:
+            assignee = contact.owner_id
+        elif action.assign_to is AssignTo.CONTACT_ASSIGNEE:
+            assignee = contact.assignee_id
+        elif action.assign_to is AssignTo.JOURNEY_USER:
+            assignee = action.journey_user
+        if assignee is not None and not self.user(assignee).active:
+            assignee = None  # the role names nobody who can take it: the source routes it
+        draft = LeadDraft(contact=contact.details, attributes=LeadAttributes(source=action.source))
+        router = Router(self.directory, self._routing_state(uow, action.source, now))
+        return self._create(
+            uow,
+            router,
+            draft,
+            now,
+            actor=None,
+            origin=Origin.JOURNEY,
+            assignee=assignee,
+            contact_id=contact.contact_id,
+            via=None,
+            depth=job.depth,
+        )
+
+    def _job_failed(
+        self,
+        message_id: UUID,
+        error: Exception,
+        now: datetime,
+        max_attempts: int,
+        backoff: timedelta,
+    ) -> OutboxStatus | None:
+        """Record a failed attempt on the job; its new status (``None``: done elsewhere)."""
+        with self.store.unit_of_work() as uow:
+            message = _pending_job(uow, message_id, now)
+            if message is None:
+                return None
+            attempts = message.attempts + 1
+            text = str(error) if isinstance(error, LeadflowError) else repr(error)
+            if attempts >= max_attempts:
+                changed = attrs.evolve(
+                    message,
+                    status=OutboxStatus.FAILED,
+                    attempts=attempts,
+                    next_attempt_at=None,
+                    last_error=text,
+                )
+            else:
+                changed = attrs.evolve(
+                    message,
+                    attempts=attempts,
+                    next_attempt_at=now + retry_delay(message.attempts, backoff),
+                    last_error=text,
+                )
+            uow.update_message(changed)
+            return changed.status
 
     def _after_aging(self, uow: UnitOfWork, events: Sequence[Event], now: datetime) -> int:
         """Re-route leads that a speed-to-lead rule released; returns how many."""
@@ -422,7 +638,7 @@ class LeadDesk:
         """
         draft = row if isinstance(row, LeadDraft) else self.validator(source=source).validate(row)
         now = self.now()
-        with self.store.unit_of_work() as uow:
+        with self._command() as uow:
             state = self._routing_state(uow, draft.attributes.source, now)
             router = Router(self.directory, state)
             return self._create(
@@ -450,6 +666,7 @@ class LeadDesk:
         contact_id: UUID | None,
         via: int | None,
         save_cursor: bool = True,
+        depth: int = 0,
     ) -> CreateResult:
         attributes = draft.attributes
         external_id = attributes.external_id
@@ -540,6 +757,7 @@ class LeadDesk:
                 )
             )
         self._notify_assignments(uow, stored, events, now, contact=contact)
+        self._queue_automations(uow, stored, events, depth=depth)
         return CreateResult(
             outcome=result.outcome,
             lead=stored,
@@ -651,7 +869,7 @@ class LeadDesk:
                 drafts.append((number, row, validate(row, number)))
             except ValidationError as error:
                 drafts.append((number, row, error))
-        with self.store.unit_of_work() as uow:
+        with self._command() as uow:
             state = self._routing_state(uow, source, now)
             stored_cursors = dict(state.cursors)
             batch = _ImportBatch(self, uow, source, actor, assign_to, now, drafts)
@@ -894,7 +1112,7 @@ class LeadDesk:
         if not text.strip():
             raise ValidationError([FieldError("note", text, "is blank")])
         now = self.now()
-        with self.store.unit_of_work() as uow:
+        with self._command() as uow:
             contact = uow.get_contact(contact_id)
             if lead_id is None:
                 note = NoteAdded(
@@ -968,7 +1186,7 @@ class LeadDesk:
         rerouted = 0
         events: list[Event] = []
         while True:
-            with self.store.unit_of_work() as uow:
+            with self._command() as uow:
                 due = uow.due_leads(now, limit=batch)
                 for lead in due:
                     moved = aging.advance(lead, now, self.playbook)
@@ -1035,7 +1253,7 @@ class LeadDesk:
         self._require_admin(user, "assign leads from the exception list")
         target = self.user(assignee)
         now = self.now()
-        with self.store.unit_of_work() as uow:
+        with self._command() as uow:
             record = uow.get_exception(lead_id)
             closed = assign_exception(record, target, now)
             lead = self._load_current(uow, lead_id, now)
@@ -1055,7 +1273,7 @@ class LeadDesk:
     ) -> ExceptionRecord:
         """Hide (or, with ``ignored=False``, show again) an exception record."""
         self._require_admin(self._actor(actor), "ignore exception records")
-        with self.store.unit_of_work() as uow:
+        with self._command() as uow:
             record = uow.get_exception(lead_id)
             changed = ignore_exception(record) if ignored else unignore_exception(record)
             uow.put_exception(changed)
@@ -1064,7 +1282,7 @@ class LeadDesk:
     def resolve_offer(self, lead_id: UUID, offer: Offer, accepted_by: int | None) -> Lead:
         """Settle a ring-all / first-claim offer made when the lead was created."""
         now = self.now()
-        with self.store.unit_of_work() as uow:
+        with self._command() as uow:
             lead = self._load_current(uow, lead_id, now)
             state = self._routing_state(uow, offer.source, now)
             result = Router(self.directory, state).resolve_offer(offer, accepted_by, now)
@@ -1099,6 +1317,14 @@ class LeadDesk:
 _PLACEHOLDER_CONTACT = ContactDetails(
     first_name="-", last_name="-", email="placeholder@example.com"
 )
+
+
+def _pending_job(uow: UnitOfWork, message_id: UUID, now: datetime) -> OutboxMessage | None:
+    """The job, if it is still pending and due."""
+    for message in uow.messages(status=OutboxStatus.PENDING):
+        if message.message_id == message_id:
+            return message if is_due(message, now) else None
+    return None
 
 
 def _diff(old: LeadAttributes, new: LeadAttributes) -> list[FieldChange]:
@@ -1243,6 +1469,9 @@ class _ImportBatch:
         self.records: list[tuple[int, ContactDetails, RoutingResult]] = []
         #: (message id, position of the lead, its contact, the assignee)
         self.messages: list[tuple[UUID, int, Contact, int]] = []
+        #: the automation jobs the chunk's new leads fire
+        self.subscriptions = desk.subscriptions
+        self.jobs: list[OutboxMessage] = []
 
         # Constants of the chunk.
         self.notify = desk.config.settings.notify_on_assignment
@@ -1367,6 +1596,7 @@ class _ImportBatch:
         lead_id = self._ids.next()
         stage = draft.stage or self.initial_stage
         events = self.events
+        first_event = len(events)
         events.append(make_created(lead_id, contact_id, stage))
         if assignee is not None:
             method = result.method or AssignmentMethod.ROUTING
@@ -1387,6 +1617,12 @@ class _ImportBatch:
             self.records.append((position, draft.contact, result))
         if self.notify and assignee is not None:
             self.messages.append((self._ids.next(), position, contact, assignee))
+        if self.subscriptions:  # as LeadDesk._queue_automations, in the same order of ids
+            for event in events[first_event:]:
+                for subscription in fired(self.subscriptions, event, lead, depth=0):
+                    self.jobs.append(
+                        job_message(self._ids.next(), subscription, event, lead_id, depth=0)
+                    )
         return contact, position
 
     def write(self) -> None:
@@ -1423,6 +1659,9 @@ class _ImportBatch:
                     for message_id, position, contact, assignee in self.messages
                 ]
             )
+        if self.jobs:
+            uow.add_messages(self.jobs)
+            desk._local.queued = True
 
     def stored_lead(self, position: int) -> Lead:
         """The lead at ``position`` as :meth:`write` stored it (at version 1)."""

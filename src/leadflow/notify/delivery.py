@@ -36,7 +36,13 @@ import attrs
 
 from leadflow.errors import FieldError, ValidationError
 from leadflow.notify.protocol import DeliveryError, Notifier
-from leadflow.storage.protocol import OutboxMessage, OutboxStatus, Store, UnitOfWork
+from leadflow.storage.protocol import (
+    AUTOMATION_KIND,
+    OutboxMessage,
+    OutboxStatus,
+    Store,
+    UnitOfWork,
+)
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -134,7 +140,11 @@ def deliver_outbox(
     _check_arguments(now, limit, max_attempts, backoff, lease)
     started = time.monotonic()
     with store.unit_of_work() as uow:
-        due = [m.message_id for m in uow.messages(status=OutboxStatus.PENDING) if _is_due(m, now)]
+        due = [
+            m.message_id
+            for m in uow.messages(status=OutboxStatus.PENDING)
+            if m.kind != AUTOMATION_KIND and _is_due(m, now)
+        ]
     sent = failed_now = gave_up = 0
     for message_id in due[:limit]:
         lease_until = now + timedelta(seconds=time.monotonic() - started) + lease
@@ -161,7 +171,9 @@ def deliver_outbox(
             failed_now += 1
 
     with store.unit_of_work() as uow:
-        remaining = len(uow.messages(status=OutboxStatus.PENDING))
+        remaining = sum(
+            m.kind != AUTOMATION_KIND for m in uow.messages(status=OutboxStatus.PENDING)
+        )
     return DeliveryReport(sent=sent, failed_now=failed_now, gave_up=gave_up, remaining=remaining)
 
 
@@ -223,13 +235,16 @@ def _failed(
     )
 
 
-def outbox_status(store: Store) -> dict[str, int]:
+def outbox_status(store: Store, *, kind: str | None = None) -> dict[str, int]:
     """How many messages the outbox holds, by status: ``{"pending": 3, "sent": 40, "failed": 1}``.
 
-    Every status is listed, with 0 when it has none.
+    Every status is listed, with 0 when it has none. ``kind`` counts only
+    the entries of that kind (``"lead_assigned"`` mails, ``"automation"``
+    jobs); ``None`` counts them all.
     """
     counts = {str(status): 0 for status in OutboxStatus}
     with store.unit_of_work() as uow:
         for message in uow.messages():
-            counts[str(message.status)] += 1
+            if kind is None or message.kind == kind:
+                counts[str(message.status)] += 1
     return counts

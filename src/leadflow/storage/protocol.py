@@ -45,7 +45,11 @@ from leadflow.org import OrgConfig
 from leadflow.routing.engine import PolicyCursor
 from leadflow.routing.exceptions import ExceptionRecord
 
-__all__ = ["OutboxMessage", "OutboxStatus", "Store", "UnitOfWork"]
+__all__ = ["AUTOMATION_KIND", "OutboxMessage", "OutboxStatus", "Store", "UnitOfWork"]
+
+#: The outbox kind of automation jobs (:mod:`leadflow.jobs`): entries the desk runs
+#: itself, which notification delivery leaves alone. Every other kind is a mail.
+AUTOMATION_KIND = "automation"
 
 
 class OutboxStatus(enum.StrEnum):
