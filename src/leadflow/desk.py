@@ -352,9 +352,7 @@ class LeadDesk:
         for event in events:
             for subscription in fired(self.subscriptions, event, lead, depth=depth):
                 uow.add_message(
-                    job_message(
-                        self._id(event.at), subscription, event, lead.lead_id, depth=depth
-                    )
+                    job_message(self._id(event.at), subscription, event, lead.lead_id, depth=depth)
                 )
                 self._local.queued = True
 

@@ -33,6 +33,7 @@ from leadflow.storage.protocol import AUTOMATION_KIND, OutboxMessage
 
 __all__ = ["AUTOMATION_KIND", "AutomationReport", "Job", "is_due", "job_message", "read_job"]
 
+
 @attrs.frozen(kw_only=True)
 class Job:
     """One run of a subscription: which, for which lead, fired by which event, how deep.
