@@ -46,6 +46,7 @@ from leadflow.events import (
     FieldChange,
     LeadAssigned,
     LeadCreated,
+    LeadEvent,
     LeadReassigned,
     LeadUpdated,
     NoteAdded,
@@ -73,6 +74,15 @@ from leadflow.notify.messages import assignment_message
 from leadflow.org import OrgConfig
 from leadflow.queue import aging, ownership
 from leadflow.queue import order as queue_order
+from leadflow.reports import (
+    Period,
+    PeriodKind,
+    ReportRow,
+    StageSummary,
+    activity_report,
+    period_of,
+    summarize,
+)
 from leadflow.routing.config import Distribution
 from leadflow.routing.directory import Directory
 from leadflow.routing.engine import Offer, Outcome, Router, RoutingResult, RoutingState, UserLoad
@@ -97,7 +107,15 @@ from leadflow.storage.protocol import (
 )
 from leadflow.validate import LeadDraft, RowValidator, to_row
 
-__all__ = ["CreateResult", "ImportReport", "LeadDesk", "RowOutcome", "system_clock"]
+__all__ = [
+    "ActivityReport",
+    "AdvanceReport",
+    "CreateResult",
+    "ImportReport",
+    "LeadDesk",
+    "RowOutcome",
+    "system_clock",
+]
 
 
 def system_clock() -> datetime:
@@ -153,6 +171,16 @@ class ImportReport:
     def counted(self, status: str) -> ImportReport:
         field = {"duplicate": "duplicates"}.get(status, status)
         return attrs.evolve(self, rows=self.rows + 1, **{field: getattr(self, field) + 1})
+
+
+@attrs.frozen(kw_only=True)
+class ActivityReport:
+    """A Lead Management Activity Report: the period, its rows and the summaries."""
+
+    period: Period
+    rows: tuple[ReportRow, ...]
+    per_assignee: tuple[StageSummary, ...]
+    organization: StageSummary
 
 
 @attrs.frozen(kw_only=True)
@@ -1237,6 +1265,51 @@ class LeadDesk:
             return uow.history(lead_id)
 
     # ------------------------------------------------------------------ exceptions
+
+    def activity_report(self, kind: PeriodKind | str, day: date) -> ActivityReport:
+        """The Lead Management Activity Report of the week or month containing ``day``.
+
+        ``kind`` is ``weekly`` (Monday to Sunday) or ``monthly``, both in the
+        organisation's time zone. Rows are the leads with activity in the
+        period, oldest first; the stage flags, assignee and last outcome are
+        read from each lead's history up to the end of the period, so a past
+        period's report never changes.
+        """
+        try:
+            period_kind = PeriodKind(kind)
+        except ValueError:
+            raise ValidationError(
+                [FieldError("kind", kind, "must be 'weekly' or 'monthly'")]
+            ) from None
+        period = period_of(period_kind, day, self.timezone)
+        with self.store.unit_of_work() as uow:
+            events = uow.activity(start=period.start, end=period.end)
+            lead_ids = {e.lead_id for e in events if isinstance(e, LeadEvent | NoteAdded)}
+            lead_ids.discard(None)  # a note on a contact only
+            leads = {i: uow.get_lead(i) for i in lead_ids if i is not None}
+            contacts = {
+                lead.contact_id: uow.get_contact(lead.contact_id) for lead in leads.values()
+            }
+            histories = {i: uow.history(i) for i in leads}
+        rows = list(
+            activity_report(
+                period,
+                events,
+                leads,
+                contacts,
+                self.directory.users,
+                self.playbook,
+                organization_id=self.config.settings.organization_id,
+                lead_events=histories,
+            )
+        )
+        per_assignee, organization = summarize(rows)
+        return ActivityReport(
+            period=period,
+            rows=tuple(rows),
+            per_assignee=tuple(per_assignee),
+            organization=organization,
+        )
 
     def exceptions(
         self, *, show_ignored: bool = False, where: ExceptionFilter | None = None
