@@ -202,3 +202,11 @@ def test_to_row_is_the_inverse_of_validation() -> None:
     assert row["loan_amount"] == "1000.00"
     assert row["cell_phone"] == "+15552014567"
     assert validate_row(row) == draft
+
+
+def test_an_address_may_span_lines_and_is_joined() -> None:
+    row = {"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}
+    draft = validate_row({**row, "property_address": "12 Main St\r\n  Apt 4\n"}, source="referral")
+    assert draft.attributes.property_address == "12 Main St, Apt 4"
+    with pytest.raises(ValidationError, match="line break"):
+        validate_row({**row, "last_name": "Lee\nJr"}, source="referral")

@@ -324,8 +324,11 @@ def _name(raw: str) -> str:
     return parse_text(raw, max_length=100)
 
 
-def _long_text(raw: str) -> str:
-    return parse_text(raw, max_length=500)
+def _address(raw: str) -> str:
+    """An address may span lines (a quoted CSV cell); its lines are joined with ", "."""
+    text = parse_text(raw, max_length=500, multiline=True)
+    lines = [line.strip() for line in text.splitlines()]
+    return ", ".join(line for line in lines if line)
 
 
 def _source(raw: str) -> str:
@@ -362,7 +365,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "already_found_home": YES_NO_UNKNOWN.parse,
     "first_time_buyer": YES_NO_UNKNOWN.parse,
     "veteran": YES_NO_UNKNOWN.parse,
-    "property_address": _long_text,
+    "property_address": _address,
     "property_state": parse_state,
     "property_zip": parse_zip,
     "external_id": _external_id,

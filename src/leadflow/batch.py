@@ -1,0 +1,374 @@
+"""Batch work behind the command line: open a store, set it up from a config, route a CSV file.
+
+The ``leadflow`` commands call these; a host can too (a nightly job routing
+a partner's file, say)::
+
+    org = load_org_config("org.toml")
+    init_store("leadflow.db", org)
+    desk = open_desk("leadflow.db")
+    summary = route_file("leads.csv", source="purchased_leads", out_dir="out", desk=desk)
+    print(summary.rows, summary.assigned, summary.unassigned, summary.rejected)
+
+:func:`route_file` streams the file (:func:`leadflow.io.csvfiles.read_leads`):
+nothing is kept per row but, in a dry run, a compact set of the contact keys
+and external ids seen (to match repeat contacts and find repeated rows).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from leadflow.desk import LeadDesk, RowOutcome, system_clock
+from leadflow.errors import ConfigError, LeadflowError, NotFound, ValidationError
+from leadflow.io.csvfiles import (
+    AssignedWriter,
+    ExceptionsWriter,
+    InputRow,
+    RejectedWriter,
+    read_leads,
+)
+from leadflow.io.orgconfig import OrgFile
+from leadflow.model import contact_keys
+from leadflow.routing.engine import Outcome, Router, RoutingResult, RoutingState
+from leadflow.stages.presets import PRESETS
+from leadflow.storage.sqlite import SQLiteStore
+from leadflow.validate import RowValidator
+
+__all__ = ["RouteSummary", "init_store", "open_desk", "route_file"]
+
+
+@attrs.frozen(kw_only=True)
+class RouteSummary:
+    """What :func:`route_file` did: ``rows == assigned + unassigned + rejected + duplicates``.
+
+    ``outputs`` are the files written (``assigned``, ``exceptions``, ``rejected``).
+    """
+
+    rows: int = 0
+    assigned: int = 0
+    unassigned: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    dry_run: bool = False
+    outputs: Mapping[str, Path] = attrs.field(factory=dict)
+
+    @property
+    def accounted(self) -> bool:
+        return self.rows == self.assigned + self.unassigned + self.rejected + self.duplicates
+
+
+def open_desk(
+    db: str | os.PathLike[str], *, now: datetime | None = None, **options: object
+) -> LeadDesk:
+    """A desk on the SQLite store ``db``, which must exist and hold a configuration.
+
+    ``now`` fixes the desk's clock (the CLI's ``--now``); ``None``: the system clock.
+    """
+    path = Path(db)
+    if not path.exists():
+        raise NotFound(f"no leadflow store at {path}: run `leadflow init --config org.toml` first")
+    store = SQLiteStore(path)
+    clock = (lambda: now) if now is not None else system_clock
+    try:
+        return LeadDesk(store, clock=clock, **options)  # type: ignore[arg-type]
+    except BaseException:
+        store.close()
+        raise
+
+
+def init_store(
+    db: str | os.PathLike[str],
+    org: OrgFile,
+    *,
+    actor: int | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """Create the store ``db`` from ``org``, or update its configuration; ``True`` if created.
+
+    Updating a configured store needs ``actor``, an active admin of the
+    stored configuration; every change is kept in the store's configuration
+    history. A playbook named by path is stored as an absolute path, so the
+    store works from any directory.
+    """
+    path = Path(db)
+    created = not path.exists()
+    config = org.config
+    playbook = config.settings.playbook
+    if playbook not in PRESETS:
+        base = org.path.parent if org.path is not None else Path.cwd()
+        absolute = str((base / playbook).resolve())
+        config = attrs.evolve(config, settings=attrs.evolve(config.settings, playbook=absolute))
+    store = SQLiteStore(path)
+    try:
+        with store.unit_of_work() as uow:
+            current = uow.load_config()
+        if current is not None and actor is None:
+            admins = sorted(u.user_id for u in current.users if u.is_admin and u.active)
+            raise ConfigError(
+                f"{path} is already configured: pass --user with an admin's id to change it"
+                f" (admins: {', '.join(map(str, admins)) or 'none'})"
+            )
+        LeadDesk.configure(store, config, actor=actor, at=at or system_clock())
+    finally:
+        store.close()
+    return created
+
+
+class _Outputs:
+    """The three output files of a route run."""
+
+    def __init__(self, out_dir: Path, header: list[str]) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.paths = {
+            "assigned": out_dir / "assigned.csv",
+            "exceptions": out_dir / "exceptions.csv",
+            "rejected": out_dir / "rejected.csv",
+        }
+        self.assigned = AssignedWriter(self.paths["assigned"], header)
+        self.exceptions = ExceptionsWriter(self.paths["exceptions"], header)
+        self.rejected = RejectedWriter(self.paths["rejected"], header)
+
+    def close(self) -> None:
+        for writer in (self.assigned, self.exceptions, self.rejected):
+            writer.close()
+
+
+def route_file(
+    path: str | os.PathLike[str],
+    *,
+    source: str,
+    out_dir: str | os.PathLike[str],
+    desk: LeadDesk | None = None,
+    org: OrgFile | None = None,
+    actor: int | None = None,
+    assign_to: int | None = None,
+    encoding: str = "utf-8",
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RouteSummary:
+    """Validate, route (or assign to ``assign_to``) and store every row of a lead CSV file.
+
+    With ``desk`` the leads are stored (:meth:`LeadDesk.import_rows`: chunked
+    units of work, idempotent on external ids). Without it, ``org`` is
+    required and the run is **dry**: rows are validated and routed with the
+    organisation's policies from a fresh routing state, and nothing is
+    stored. Either way the outputs are written to ``out_dir`` and every row
+    ends in exactly one count. ``actor`` is the importing user (default: the
+    first active admin). ``progress`` is called with the number of bytes
+    read so far, now and then.
+    """
+    if desk is None and org is None:
+        raise ConfigError("route_file needs a desk (to store the leads) or an org (a dry run)")
+    file_path = Path(path)
+    try:
+        stream = file_path.open("rb")
+    except OSError as error:
+        raise NotFound(f"cannot read {file_path}: {error.strerror or error}") from None
+    with stream:
+        lead_file = read_leads(stream, encoding=encoding, name=str(file_path))
+        outputs = _Outputs(Path(out_dir), lead_file.header)
+        try:
+            rows = _with_progress(iter(lead_file), stream, progress)
+            if desk is not None:
+                counts = _route_stored(desk, rows, outputs, source, actor, assign_to)
+            else:
+                assert org is not None
+                counts = _route_dry(org, rows, outputs, source, assign_to, now or system_clock())
+        finally:
+            outputs.close()
+    return RouteSummary(dry_run=desk is None, outputs=outputs.paths, **counts)
+
+
+def _with_progress(
+    rows: Iterator[InputRow], stream: object, progress: Callable[[int], None] | None
+) -> Iterator[InputRow]:
+    if progress is None:
+        yield from rows
+        return
+    tell = getattr(stream, "tell", None)
+    for n, row in enumerate(rows, start=1):
+        if n % 2000 == 0 and tell is not None:
+            progress(tell())
+        yield row
+    if tell is not None:
+        progress(tell())
+
+
+def _default_actor(desk_or_users: Mapping[int, object]) -> int:
+    for user_id, user in sorted(desk_or_users.items()):
+        if getattr(user, "is_admin", False) and getattr(user, "active", False):
+            return user_id
+    raise ConfigError("the organisation has no active admin to import leads as: pass --user")
+
+
+def _route_stored(
+    desk: LeadDesk,
+    rows: Iterator[InputRow],
+    outputs: _Outputs,
+    source: str,
+    actor: int | None,
+    assign_to: int | None,
+) -> dict[str, int]:
+    counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
+    actor = actor if actor is not None else _default_actor(desk.directory.users)
+    desk.directory.source(source)  # an unknown source fails before anything is read
+    waiting: collections.deque[InputRow] = collections.deque()
+
+    def good_rows() -> Iterator[dict[str, str]]:
+        for row in rows:
+            counts["rows"] += 1
+            if row.row is None:
+                counts["rejected"] += 1
+                outputs.rejected.write(row.cells, row=row.number, errors=row.problem or "")
+                continue
+            waiting.append(row)
+            yield row.row
+
+    def on_row(outcome: RowOutcome) -> None:
+        row = waiting.popleft()
+        _write_outcome(desk, outputs, row, outcome, counts)
+
+    desk.import_rows(good_rows(), source=source, actor=actor, assign_to=assign_to, on_row=on_row)
+    return counts
+
+
+def _write_outcome(
+    desk: LeadDesk,
+    outputs: _Outputs,
+    row: InputRow,
+    outcome: RowOutcome,
+    counts: dict[str, int],
+) -> None:
+    status = outcome.status
+    if status == "rejected":
+        counts["rejected"] += 1
+        error = outcome.error
+        text: ValidationError | str = (
+            ValidationError(error.errors, row=row.number) if error is not None else "rejected"
+        )
+        outputs.rejected.write(row.cells, row=row.number, errors=text)
+    elif status == "duplicate":
+        counts["duplicates"] += 1
+    elif status == "assigned":
+        counts["assigned"] += 1
+        lead, routing = outcome.lead, outcome.routing
+        assert lead is not None
+        assignee = lead.assignee_id
+        user = desk.directory.users.get(assignee) if assignee is not None else None
+        outputs.assigned.write(
+            row.cells,
+            lead_id=lead.lead_id,
+            contact_id=lead.contact_id,
+            assignee_id=assignee,
+            assignee_name=f"{user.first_name} {user.last_name}" if user else None,
+            policy=routing.policy if routing else None,
+            via_fallback=bool(routing and routing.via_fallback),
+        )
+    else:
+        counts["unassigned"] += 1
+        lead = outcome.lead
+        outputs.exceptions.write(
+            row.cells,
+            lead_id=lead.lead_id if lead else None,
+            reason=_reason(outcome.routing),
+        )
+
+
+def _reason(routing: RoutingResult | None) -> str:
+    if routing is None:
+        return ""
+    if routing.outcome is Outcome.OFFERED:
+        return "offered: waiting for a loan officer to accept"
+    return str(routing.reason) if routing.reason is not None else str(routing.outcome)
+
+
+def _route_dry(
+    org: OrgFile,
+    rows: Iterator[InputRow],
+    outputs: _Outputs,
+    source: str,
+    assign_to: int | None,
+    now: datetime,
+) -> dict[str, int]:
+    """Validate and route without a store; see :func:`route_file`."""
+    config = org.config
+    directory = config.directory(ZoneInfo(config.settings.timezone))
+    source_obj = directory.source(source)
+    validator = RowValidator(
+        source=source, sources=directory.sources.keys(), stages=org.playbook.stage_names()
+    )
+    router = Router(directory, RoutingState({}, {}))
+    route = router.route
+    validate = validator.validate
+    users = directory.users
+    seen_contacts: set[int] = set()  # hashes of contact keys: the only memory kept per row
+    seen_external: set[int] = set()
+    counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
+    write_assigned = outputs.assigned.write
+    for row in rows:
+        counts["rows"] += 1
+        if row.row is None:
+            counts["rejected"] += 1
+            outputs.rejected.write(row.cells, row=row.number, errors=row.problem or "")
+            continue
+        try:
+            draft = validate(row.row, row.number)
+        except ValidationError as error:
+            counts["rejected"] += 1
+            outputs.rejected.write(row.cells, row=row.number, errors=error)
+            continue
+        external = draft.attributes.external_id
+        if external is not None:
+            key = hash(external)
+            if key in seen_external:
+                counts["duplicates"] += 1
+                continue
+            seen_external.add(key)
+        keys = [hash(k) for k in contact_keys(draft.contact)]
+        matched = any(k in seen_contacts for k in keys)
+        try:
+            result = route(
+                draft.attributes,
+                source_obj,
+                now,
+                assignee=assign_to if assign_to is not None else draft.assignee_id,
+                contact_matched=matched,
+            )
+        except LeadflowError as error:
+            counts["rejected"] += 1
+            outputs.rejected.write(row.cells, row=row.number, errors=str(error))
+            continue
+        if result.outcome is Outcome.REJECTED:
+            counts["rejected"] += 1
+            outputs.rejected.write(
+                row.cells,
+                row=row.number,
+                errors=f"lead_source = {source!r}: nobody could take the lead ({result.reason})"
+                " and its contact is new: rejected by the organisation's unroutable setting",
+            )
+            continue
+        seen_contacts.update(keys)
+        assignee = result.assignee_id
+        if result.outcome is Outcome.ASSIGNED and assignee is not None:
+            counts["assigned"] += 1
+            user = users.get(assignee)
+            write_assigned(
+                row.cells,
+                lead_id=None,
+                contact_id=None,
+                assignee_id=assignee,
+                assignee_name=f"{user.first_name} {user.last_name}" if user else None,
+                policy=result.policy,
+                via_fallback=result.via_fallback,
+            )
+        else:
+            counts["unassigned"] += 1
+            outputs.exceptions.write(row.cells, lead_id=None, reason=_reason(result))
+    return counts

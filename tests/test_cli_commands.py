@@ -1,0 +1,259 @@
+"""The leadflow commands through click's CliRunner; results checked through the library."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from leadflow.batch import open_desk
+from leadflow.cli import cli
+from leadflow.io.csvfiles import lead_template_header
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ORG = EXAMPLES / "org.toml"
+LEADS = EXAMPLES / "leads.csv"
+NOW = "2026-03-09T15:00:00+00:00"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "lf.db"
+    result = run("init", "--config", ORG, "--db", path, "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output
+    return path
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_routing_the_example_file_accounts_for_every_row(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ("route", LEADS, "--source", "purchased_leads", "--out", out, "--db", db)
+    result = run(*args, "--now", NOW, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["rows"] == 50
+    assert summary["rows"] == (
+        summary["assigned"] + summary["unassigned"] + summary["rejected"] + summary["duplicates"]
+    )
+    rejected = read(out / "rejected.csv")
+    assert len(rejected) == summary["rejected"] == 6
+    fields = {"email", "loan_purpose", "cell_phone", "property_state", "loan_amount", "last_name"}
+    for line in rejected:
+        named = {field for field in fields if line["errors"].startswith(field)}
+        assert named, line["errors"]
+    assigned = read(out / "assigned.csv")
+    assert len(assigned) == summary["assigned"]
+    assert all(line["lead_id"] and line["assignee_name"] for line in assigned)
+    # the formula in a name is neutralised in every output it reaches
+    hyperlinks = [line for line in assigned if "HYPERLINK" in line["first_name"]]
+    assert hyperlinks
+    assert all(line["first_name"].startswith("'=") for line in hyperlinks)
+    # zip codes keep their leading zeros
+    assert any(line["property_zip"] == "02134" for line in assigned)
+    desk = open_desk(db)
+    try:
+        with desk.store.unit_of_work() as uow:
+            assert uow.count_leads() == summary["assigned"] + summary["unassigned"]
+    finally:
+        desk.store.close()
+    again = json.loads(run(*args, "--json").output)
+    assert again["duplicates"] == summary["assigned"] + summary["unassigned"]
+    assert again["assigned"] + again["unassigned"] == 0
+
+
+def test_a_dry_run_needs_only_the_config_and_touches_no_store(tmp_path: Path) -> None:
+    db = tmp_path / "never.db"
+    out = tmp_path / "dry"
+    result = run(
+        "route", LEADS, "--source", "purchased_leads", "--dry-run", "--config", ORG,
+        "--out", out, "--db", db, "--now", NOW,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "dry run: 50 rows read = " in result.output
+    assert not db.exists()
+    assert len(read(out / "rejected.csv")) == 6
+    missing = run("route", LEADS, "--source", "purchased_leads", "--dry-run", "--out", out)
+    assert missing.exit_code == 2
+    assert "--config" in missing.output
+
+
+def test_an_awkward_file_is_routed_and_its_ragged_row_rejected(db: Path, tmp_path: Path) -> None:
+    header = "First Name,Last Name,Email,Loan Purpose,Property State,Property Zip,External ID"
+    header += ",Property Address"
+    body = (
+        "\ufeff" + header + "\r\n"
+        'Annie,Quince,annie@example.com,Purchase,TX,02134,A-1,"12 Main St\r\nApt 4"\r\n'
+        "Bob,Hale,bob@example.com,Purchase,TX\r\n"
+        '"=HYPERLINK(""http://x"")",Park,maya@example.com,Purchase,TX,75001,A-3,\r\n'
+    )
+    path = tmp_path / "awkward.csv"
+    path.write_bytes(body.encode("utf-8"))
+    out = tmp_path / "out"
+    result = run("route", path, "--source", "purchased_leads", "--out", out, "--db", db, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["rows"], summary["rejected"]) == (3, 1)
+    (ragged,) = read(out / "rejected.csv")
+    assert ragged["row"] == "2"
+    assert "cells" in ragged["errors"]
+    text = "".join(p.read_text(encoding="utf-8") for p in out.glob("*.csv"))
+    assert "=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text
+    assert "\n=HYPERLINK" not in text
+    assert "\"'=HYPERLINK" in text or "'=HYPERLINK" in text
+
+
+def test_a_row_with_bytes_that_are_not_utf8_is_rejected_alone(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes(
+        b"First Name,Last Name,Email\nJos\xe9,Nu\xf1ez,jose@example.com\nAnn,Lee,ann@example.com\n"
+    )
+    result = run("route", path, "--source", "purchased_leads", "--out", tmp_path, "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "2 rows read = 1 assigned + 0 unassigned + 1 rejected" in result.output
+    assert "UTF-8" in read(tmp_path / "rejected.csv")[0]["errors"]
+    strict = run(
+        "route", path, "--source", "purchased_leads", "--out", tmp_path, "--db", db, "--strict"
+    )
+    assert strict.exit_code == 1
+    latin = run(
+        "route", path, "--source", "purchased_leads", "--out", tmp_path, "--db", db,
+        "--encoding", "latin-1", "--json",
+    )  # fmt: skip
+    assert json.loads(latin.output)["rejected"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("route", "missing.csv", "--source", "purchased_leads"), "missing.csv"),
+        (("route", LEADS, "--source", "billboards"), "lead source 'billboards' does not exist"),
+        (("init", "--config", "nowhere.toml"), "nowhere.toml"),
+        (("queue", "--user", "2", "--db", "nothing.db"), "leadflow init"),
+        (("history", "not-a-uuid"), "not a lead id"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(
+    args: tuple[str, ...], says: str, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(db.parent)
+    if "--db" not in args and args[0] != "init":
+        args = (*args, "--db", str(db))
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 2
+    assert says in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_header_it_cannot_map_exits_2_naming_the_columns(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("First Name,Last Name,Shoe Size\nAnn,Lee,9\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["route", str(path), "--source", "referral", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "Shoe Size" in result.output
+
+
+def test_a_bad_config_lists_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[organization]\nname = "X"\ntimezone = "Mars/Base"\ncolour = "red"\n', encoding="utf-8"
+    )
+    result = run("config", "check", bad)
+    assert result.exit_code == 1
+    assert "Mars/Base" in result.output
+    assert "colour" in result.output
+    init = CliRunner().invoke(cli, ["init", "--config", str(bad), "--db", str(tmp_path / "x.db")])
+    assert init.exit_code == 2
+    assert "Traceback" not in init.output
+
+
+def test_template_prints_the_import_header() -> None:
+    result = run("template")
+    assert result.output.strip() == ",".join(lead_template_header())
+
+
+def test_working_leads_from_the_command_line(db: Path, tmp_path: Path) -> None:
+    run("route", LEADS, "--source", "purchased_leads", "--out", tmp_path, "--db", db, "--now", NOW)
+    queue = json.loads(run("queue", "--user", "2", "--db", db, "--now", NOW, "--json").output)
+    assert queue
+    lead_id = queue[0]["lead"]["lead_id"]
+    logged = run(
+        "log", lead_id, "--user", "2", "--disposition", "left_vm", "--note", "VM",
+        "--follow-up", "2026-03-10T15:00:00+00:00", "--db", db, "--now", NOW,
+    )  # fmt: skip
+    assert logged.exit_code == 0, logged.output
+    moved = run("stage", lead_id, "Application Submitted", "--user", "2", "--db", db, "--json")
+    assert json.loads(moved.output)["stage"] == "application_submitted"
+    assert run("assign", lead_id, "3", "--user", "1", "--db", db).exit_code == 0
+    refused = CliRunner().invoke(cli, ["assign", lead_id, "2", "--user", "3", "--db", str(db)])
+    assert refused.exit_code == 1
+    assert "admin" in refused.output
+    history = json.loads(run("history", lead_id, "--db", db, "--json").output)
+    kinds = [event["kind"] for event in history]
+    assert kinds[:2] == ["lead_created", "lead_assigned"]
+    assert "lead_stage_changed" in kinds
+    assert run("release", lead_id, "--user", "3", "--db", db).exit_code == 0
+    assert lead_id in run("pool", "--user", "2", "--db", db).output
+    assert run("claim", lead_id, "--user", "2", "--db", db).exit_code == 0
+    desk = open_desk(db)
+    try:
+        assert desk.get_lead(__import__("uuid").UUID(lead_id)).assignee_id == 2
+    finally:
+        desk.store.close()
+    aged = run("advance", "--db", db, "--now", "2026-04-30T12:00:00+00:00", "--json")
+    assert aged.exit_code == 0, aged.output
+    assert set(json.loads(aged.output)) == {"leads", "events", "rerouted", "automations"}
+
+
+def test_exceptions_and_the_report(db: Path, tmp_path: Path) -> None:
+    held = tmp_path / "held.csv"
+    held.write_text(
+        "First Name,Last Name,Email,Property State\n"
+        "Ann,Lee,ann@example.com,NV\nBo,Diaz,bo@example.com,NV\n",
+        encoding="utf-8",
+    )
+    # walk-in leads have no routing policy: both are held on the exception list
+    run("route", held, "--source", "walk_in", "--out", tmp_path, "--db", db, "--now", NOW)
+    listed = json.loads(run("exceptions", "list", "--db", db, "--json").output)
+    assert len(listed) == 2
+    first = listed[0]["lead_id"]
+    assert run("exceptions", "ignore", first, "--user", "1", "--db", db).exit_code == 0
+    assert first not in run("exceptions", "list", "--db", db).output
+    assert first in run("exceptions", "list", "--show-ignored", "--db", db).output
+    second = listed[1]["lead_id"]
+    assert run("exceptions", "assign", second, "3", "--user", "1", "--db", db).exit_code == 0
+    report = tmp_path / "week.csv"
+    result = run("report", "weekly", "--period", "2026-03-11", "--out", report, "--db", db)
+    assert result.exit_code == 0, result.output
+    rows = read(report)
+    assert len(rows) == 2
+    assert len(rows[0]) == 29
+    assert (tmp_path / "week-summary.csv").exists()
+
+
+def test_the_demo_tells_the_whole_story_quickly(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    result = run("demo", "--db", tmp_path / "demo.db")
+    elapsed = time.perf_counter() - start
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "500 leads" in out
+    assert "assigned" in out
+    assert "rejected" in out
+    assert "call queue" in out
+    assert "exception list" in out
+    assert "Activity Report" in out
+    assert elapsed < 30
