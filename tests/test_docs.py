@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -19,7 +20,7 @@ def fenced(text: str, language: str) -> list[str]:
 
 
 def test_readme_python_example_prints_what_the_readme_says() -> None:
-    (code,) = fenced(README, "python")
+    (code,) = [block for block in fenced(README, "python") if "validate_row" in block]
     (expected,) = fenced(README, "text")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -39,9 +40,24 @@ def test_readme_test_command_is_the_one_ci_runs() -> None:
     assert ci.rstrip().endswith(".venv/bin/python -m pytest")
 
 
-def test_readme_install_command_runs_the_example() -> None:
+def test_readme_install_command_runs_the_demo() -> None:
     install = next(c.strip() for c in fenced(README, "sh") if "pytest" not in c)
-    assert install.endswith(".venv/bin/python examples/validate_csv.py")
+    assert (
+        install == "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/leadflow demo"
+    )
+
+
+def test_the_embedding_example_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "embed_in_your_crm.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = result.stdout
+    assert "routed to" in out
+    assert "referral" in out
+    assert "2 assignment email(s) sent" in out
 
 
 def test_validate_csv_example_runs() -> None:
@@ -84,3 +100,16 @@ def test_playbook_docs_match_the_preset_data() -> None:
     )
     for needle in ("`wrong_number`", "needs 3 prior 'wrong_number' reports", "x 1/2", "1h", "48h"):
         assert needle in current
+
+
+def test_the_readme_embedding_snippet_runs(tmp_path: Path, monkeypatch: Any) -> None:
+    from leadflow.batch import init_store
+    from leadflow.io.orgconfig import load_org_config
+
+    (code,) = [block for block in fenced(README, "python") if "open_desk" in block]
+    monkeypatch.chdir(tmp_path)
+    init_store(tmp_path / "leadflow.db", load_org_config(ROOT / "examples" / "org.toml"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    assert "new_lead" in out.getvalue()
