@@ -257,3 +257,16 @@ def test_the_demo_tells_the_whole_story_quickly(tmp_path: Path) -> None:
     assert "exception list" in out
     assert "Activity Report" in out
     assert elapsed < 30
+
+
+def test_a_batch_restores_the_collector_settings() -> None:
+    import gc
+
+    from leadflow.batch import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections(threshold=123_456):
+        assert gc.get_threshold()[0] == max(before[0], 123_456)
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

@@ -372,6 +372,43 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "lead_stage": _name,
     "assignee_id": _user_id,
 }
+#: Fields whose cells take few distinct values (a closed list, a state): a plan
+#: remembers their parsed values instead of parsing the same text again.
+_CATEGORICAL = frozenset(
+    {
+        "lead_source",
+        "loan_purpose",
+        "property_type",
+        "occupancy",
+        "credit_rating",
+        "desired_timeframe",
+        "already_found_home",
+        "first_time_buyer",
+        "veteran",
+        "property_state",
+    }
+)
+#: How many distinct texts a remembered parser keeps per column.
+_REMEMBERED = 512
+
+
+def _remembered(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse``, remembering the values of the texts it accepted (they are immutable)."""
+    seen: dict[str, Any] = {}
+    get = seen.get
+    missing = object()
+
+    def parsed(text: str) -> Any:
+        value = get(text, missing)
+        if value is missing:
+            value = parse(text)  # BadValue propagates, and nothing is remembered
+            if len(seen) < _REMEMBERED:
+                seen[text] = value
+        return value
+
+    return parsed
+
+
 _SYSTEM_MESSAGE = "is system-generated and cannot be set by an import or form; leave it out"
 #: The lead attributes a row may set besides the source, in the model's order.
 _LEAD_FIELDS = tuple(f.name for f in attrs.fields(LeadAttributes) if f.name != "source")
@@ -559,7 +596,12 @@ class RowValidator:
             given.add(field)
             assert isinstance(header, str)
             # a system column may be there, blank: it has no parser
-            plan.append((header, field, None if field in SYSTEM_COLUMNS else _PARSERS[field]))
+            if field in SYSTEM_COLUMNS:
+                plan.append((header, field, None))
+            elif field in _CATEGORICAL:
+                plan.append((header, field, _remembered(_PARSERS[field])))
+            else:
+                plan.append((header, field, _PARSERS[field]))
         return tuple(plan)
 
     def _validate_good(self, row: Mapping[str, str | None], plan: _Plan) -> LeadDraft | None:
