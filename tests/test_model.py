@@ -31,8 +31,10 @@ from leadflow.model import (
     YesNoUnknown,
     contact_keys,
     match_contact,
+    with_version,
 )
 from leadflow.testing import strategies as lfst
+from leadflow.testing.strategies import leads
 
 T0 = datetime(2026, 1, 22, 16, 30, tzinfo=UTC)
 
@@ -179,3 +181,11 @@ def test_money_is_decimal_and_times_may_use_any_offset() -> None:
     item = lead(created_at=T0.astimezone(cst))
     assert item.created_at == T0
     assert isinstance(item.attributes.loan_amount, Decimal)
+
+
+@given(leads(), st.integers(min_value=0, max_value=10**6))
+def test_with_version_is_evolve_at_a_fraction_of_the_cost(lead: Lead, version: int) -> None:
+    copy = with_version(lead, version)
+    assert copy == attrs.evolve(lead, version=version)
+    assert copy.version == version
+    assert lead.version != version or copy == lead

@@ -68,6 +68,7 @@ from leadflow.model import (
     Priority,
     User,
     match_contact,
+    with_version,
 )
 from leadflow.notify.delivery import retry_delay
 from leadflow.notify.messages import assignment_message
@@ -1736,7 +1737,7 @@ class _ImportBatch:
 
     def stored_lead(self, position: int) -> Lead:
         """The lead at ``position`` as :meth:`write` stored it (at version 1)."""
-        return attrs.evolve(self.leads[position][0], version=1)
+        return with_version(self.leads[position][0], 1)
 
 
 class _IdMaker:

@@ -18,6 +18,7 @@ through :mod:`leadflow.validate` first.
 from __future__ import annotations
 
 import enum
+import operator
 import re
 from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
@@ -59,6 +60,7 @@ __all__ = [
     "YesNoUnknown",
     "contact_keys",
     "match_contact",
+    "with_version",
 ]
 
 #: The shape of every system key (lead sources, teams, policies, stages).
@@ -520,6 +522,30 @@ class Lead:
 
 
 # --------------------------------------------------------------------------- users and teams
+
+
+_LEAD_NAMES = tuple(field.name for field in attrs.fields(Lead) if field.name != "version")
+#: The fields of a lead but its version, read at once, and their slot setters.
+_LEAD_VALUES = operator.attrgetter(*_LEAD_NAMES)
+_LEAD_SETTERS = tuple(getattr(Lead, name).__set__ for name in _LEAD_NAMES)
+_SET_VERSION = Lead.version.__set__  # type: ignore[attr-defined]
+
+
+def with_version(lead: Lead, version: int) -> Lead:
+    """``attrs.evolve(lead, version=version)`` at a fraction of the cost.
+
+    Only the version changes, and every other field was validated when
+    ``lead`` was built, so the copy skips ``__init__`` and sets the fields
+    through their slots (the stores and bulk imports copy every lead they
+    write this way).
+    """
+    if type(lead) is not Lead:  # a subclass may have fields of its own
+        return attrs.evolve(lead, version=version)
+    copy: Lead = object.__new__(Lead)
+    for set_field, value in zip(_LEAD_SETTERS, _LEAD_VALUES(lead), strict=True):
+        set_field(copy, value)
+    _SET_VERSION(copy, version)
+    return copy
 
 
 @attrs.frozen(kw_only=True)

@@ -29,11 +29,9 @@ from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
-import attrs
-
 from leadflow.errors import ConfigError, Conflict, FieldError, NotFound, ValidationError
 from leadflow.events import AssignmentMethod, Event, LeadEvent, NoteAdded
-from leadflow.model import Contact, Lead
+from leadflow.model import Contact, Lead, with_version
 from leadflow.org import OrgConfig
 from leadflow.routing.engine import PolicyCursor
 from leadflow.routing.exceptions import ExceptionRecord
@@ -310,7 +308,7 @@ class _MemoryUnitOfWork:
         if lead.lead_id in data.leads:
             raise Conflict(f"lead {lead.lead_id} already exists")
         self._check_external_id(lead)
-        stored = attrs.evolve(lead, version=1)
+        stored = with_version(lead, 1)
         self._set_lead(lead.lead_id, (stored, next_change_at))
         return stored
 
@@ -360,7 +358,7 @@ class _MemoryUnitOfWork:
                 f"{row[0].version}, the change was made to version {lead.version}"
             )
         self._check_external_id(lead)
-        stored = attrs.evolve(lead, version=lead.version + 1)
+        stored = with_version(lead, lead.version + 1)
         self._set_lead(lead.lead_id, (stored, next_change_at))
         return stored
 
