@@ -29,6 +29,7 @@ from leadflow.routing import (
     VolumeCap,
     route,
 )
+from leadflow.routing.directory import PolicyIndex
 from routing_helpers import NOW, directory, lead, member
 
 STATES = ["TX", "OK", "CA", "NY"]
@@ -234,3 +235,54 @@ def test_a_router_decides_as_route_chained_by_hand(setup: Setup) -> None:
         )
         state = by_hand.state
         assert router.state == state
+
+
+_STATES = ["TX", "OK", "FL"]
+_ZIPS = ["75001", "75002", "02134", None]
+
+
+@st.composite
+def indexed_policies(draw: st.DrawFn) -> PolicyIndex:
+    users, members = [], []
+    for uid in range(1, draw(st.integers(1, 5)) + 1):
+        licenses = tuple(
+            License(state, expires_on=draw(st.sampled_from([None, date(2026, 3, 9)])))
+            for state in draw(st.sets(st.sampled_from(_STATES), max_size=2))
+        )
+        users.append(
+            User(user_id=uid, first_name=f"U{uid}", last_name="X", email=f"u{uid}@example.com",
+                 licenses=licenses)
+        )  # fmt: skip
+        filters = MemberFilters(
+            states=frozenset(draw(st.sets(st.sampled_from(_STATES), max_size=2))),
+            zips=frozenset(draw(st.sets(st.sampled_from(["750", "75001", "02134"]), max_size=1))),
+            loan_purposes=frozenset(
+                draw(st.sets(st.sampled_from([LoanPurpose.PURCHASE, LoanPurpose.TBD]), max_size=1))
+            ),
+            require_license=draw(st.booleans()),
+        )
+        members.append(PolicyMember(user_id=uid, paused=draw(st.booleans()), filters=filters))
+    policy = RoutingPolicy(key="p", name="P", teams=("t",), members=tuple(members))
+    return PolicyIndex(policy, tuple(users), ())
+
+
+@given(
+    indexed_policies(),
+    st.lists(
+        st.tuples(
+            st.sampled_from([*_STATES, None]),
+            st.sampled_from(_ZIPS),
+            st.sampled_from([LoanPurpose.PURCHASE, LoanPurpose.TBD]),
+            st.sampled_from([date(2026, 3, 9), date(2026, 3, 10)]),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_cached_member_masks_equal_masks_worked_out_afresh(
+    index: PolicyIndex, leads: list[tuple[str | None, str | None, LoanPurpose, date]]
+) -> None:
+    for state, zip_code, purpose, day in leads:
+        cached = index.masks(state, zip_code, purpose, None, day)
+        index._cache.clear()
+        assert index.masks(state, zip_code, purpose, None, day) == cached

@@ -138,7 +138,15 @@ class PolicyIndex:
 
         Cached per distinct lead profile: a batch of a million leads has few.
         """
-        key = (state, zip_code, purpose, credit, day)
+        # a zip code tells members apart only when one of them filters on zips, and
+        # the day only when a license that counts here expires
+        key = (
+            state,
+            zip_code if self._zips else None,
+            purpose,
+            credit,
+            day if self.needs_license and self._licensed_until else None,
+        )
         hit = self._cache.get(key)
         if hit is None:
             filtered = (
