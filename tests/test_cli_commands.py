@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadflow.batch import open_desk
 from leadflow.cli import cli
@@ -270,3 +272,16 @@ def test_a_batch_restores_the_collector_settings() -> None:
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+@given(st.lists(st.text(max_size=6), max_size=300), st.lists(st.text(max_size=6), max_size=50))
+def test_the_hash_set_behaves_as_a_set(added: list[str], probes: list[str]) -> None:
+    from leadflow.batch import HashSet
+
+    compact, reference = HashSet(capacity=2), set()
+    for text in added:
+        assert compact.add(text) == (text not in reference)
+        reference.add(text)
+    assert len(compact) == len(reference)
+    for text in [*added, *probes]:
+        assert (text in compact) == (text in reference)

@@ -556,3 +556,13 @@ def test_the_batched_import_stores_what_row_by_row_creation_stores(case: dict[st
     with tempfile.TemporaryDirectory() as tmp:
         paths = iter(Path(tmp) / f"{n}.db" for n in range(3))
         check_import_matches_the_reference(case, lambda: SQLiteStore(next(paths)))
+
+
+def test_the_page_cache_is_set_per_connection(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "cache.db", cache_mb=3)
+    try:
+        assert store._connection().execute("PRAGMA cache_size").fetchone()[0] == -3 * 1024
+    finally:
+        store.close()
+    with pytest.raises(ConfigError, match="cache_mb"):
+        SQLiteStore(tmp_path / "cache.db", cache_mb=0)

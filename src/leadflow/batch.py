@@ -20,6 +20,7 @@ import collections
 import contextlib
 import gc
 import os
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ from leadflow.stages.presets import PRESETS
 from leadflow.storage.sqlite import SQLiteStore
 from leadflow.validate import RowValidator
 
-__all__ = ["RouteSummary", "fewer_collections", "init_store", "open_desk", "route_file"]
+__all__ = ["HashSet", "RouteSummary", "fewer_collections", "init_store", "open_desk", "route_file"]
 
 
 @attrs.frozen(kw_only=True)
@@ -186,6 +187,69 @@ def route_file(
         finally:
             outputs.close()
     return RouteSummary(dry_run=desk is None, outputs=outputs.paths, **counts)
+
+
+class HashSet:
+    """A set of texts kept as 64-bit hashes in one flat array: 16 to 32 bytes a text.
+
+    A dry run over a million rows remembers the contact keys and external
+    ids it saw; a :class:`set` of them would hold every text (or a Python
+    int per hash, 32 bytes, plus the table). Two different texts share a
+    64-bit hash about once in 10**19 pairs. Hashes are the interpreter's own
+    (stable within a process), so a set is not for keeping.
+    """
+
+    __slots__ = ("_mask", "_size", "_table")
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        slots = 1 << max(capacity - 1, 1).bit_length()
+        self._table = array("q", bytes(8 * slots))
+        self._mask = slots - 1
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __contains__(self, text: object) -> bool:
+        h = hash(text) or 1  # 0 marks an empty slot
+        table, mask = self._table, self._mask
+        i = h & mask
+        while True:
+            found = table[i]
+            if found == h:
+                return True
+            if not found:
+                return False
+            i = (i + 1) & mask
+
+    def add(self, text: object) -> bool:
+        """Add ``text``; whether it was new."""
+        h = hash(text) or 1
+        table, mask = self._table, self._mask
+        i = h & mask
+        while True:
+            found = table[i]
+            if found == h:
+                return False
+            if not found:
+                table[i] = h
+                self._size += 1
+                if self._size * 2 > mask:
+                    self._grow()
+                return True
+            i = (i + 1) & mask
+
+    def _grow(self) -> None:
+        old = self._table
+        slots = 2 * len(old)
+        table = self._table = array("q", bytes(8 * slots))
+        mask = self._mask = slots - 1
+        for h in old:
+            if h:
+                i = h & mask
+                while table[i]:
+                    i = (i + 1) & mask
+                table[i] = h
 
 
 @contextlib.contextmanager
@@ -332,8 +396,8 @@ def _route_dry(
     route = router.route
     validate = validator.validate
     users = directory.users
-    seen_contacts: set[int] = set()  # hashes of contact keys: the only memory kept per row
-    seen_external: set[int] = set()
+    seen_contacts = HashSet()  # hashes of contact keys: the only memory kept per row
+    seen_external = HashSet()
     counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
     write_assigned = outputs.assigned.write
     for row in rows:
@@ -349,13 +413,10 @@ def _route_dry(
             outputs.rejected.write(row.cells, row=row.number, errors=error)
             continue
         external = draft.attributes.external_id
-        if external is not None:
-            key = hash(external)
-            if key in seen_external:
-                counts["duplicates"] += 1
-                continue
-            seen_external.add(key)
-        keys = [hash(k) for k in contact_keys(draft.contact)]
+        if external is not None and not seen_external.add(external):
+            counts["duplicates"] += 1
+            continue
+        keys = contact_keys(draft.contact)
         matched = any(k in seen_contacts for k in keys)
         try:
             result = route(
@@ -378,7 +439,8 @@ def _route_dry(
                 " and its contact is new: rejected by the organisation's unroutable setting",
             )
             continue
-        seen_contacts.update(keys)
+        for k in keys:
+            seen_contacts.add(k)
         assignee = result.assignee_id
         if result.outcome is Outcome.ASSIGNED and assignee is not None:
             counts["assigned"] += 1
