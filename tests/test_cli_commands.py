@@ -285,3 +285,26 @@ def test_the_hash_set_behaves_as_a_set(added: list[str], probes: list[str]) -> N
     assert len(compact) == len(reference)
     for text in [*added, *probes]:
         assert (text in compact) == (text in reference)
+
+
+def test_a_playbook_file_named_in_the_config_works_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org_dir = tmp_path / "org"
+    (org_dir / "playbooks").mkdir(parents=True)
+    source = EXAMPLES / "playbooks" / "my_pipeline.toml"
+    (org_dir / "playbooks" / "ours.toml").write_text(source.read_text(encoding="utf-8"))
+    text = ORG.read_text(encoding="utf-8").replace(
+        'playbook = "lead_management"', 'playbook = "playbooks/ours.toml"', 1
+    )
+    (org_dir / "org.toml").write_text(text, encoding="utf-8")
+    db = tmp_path / "lf.db"
+    assert run("init", "--config", org_dir / "org.toml", "--db", db).exit_code == 0
+    monkeypatch.chdir(tmp_path)  # not where the config is
+    result = run("queue", "--user", "2", "--db", db)
+    assert result.exit_code == 0, result.output
+    desk = open_desk(db)
+    try:
+        assert desk.playbook.key != "lead_management"
+    finally:
+        desk.store.close()
