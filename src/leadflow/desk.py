@@ -70,7 +70,7 @@ from leadflow.model import (
     match_contact,
     with_version,
 )
-from leadflow.notify.delivery import retry_delay
+from leadflow.notify.delivery import failed_attempt
 from leadflow.notify.messages import assignment_message
 from leadflow.org import OrgConfig
 from leadflow.queue import aging, ownership
@@ -503,23 +503,8 @@ class LeadDesk:
             message = _pending_job(uow, message_id, now)
             if message is None:
                 return None
-            attempts = message.attempts + 1
             text = str(error) if isinstance(error, LeadflowError) else repr(error)
-            if attempts >= max_attempts:
-                changed = attrs.evolve(
-                    message,
-                    status=OutboxStatus.FAILED,
-                    attempts=attempts,
-                    next_attempt_at=None,
-                    last_error=text,
-                )
-            else:
-                changed = attrs.evolve(
-                    message,
-                    attempts=attempts,
-                    next_attempt_at=now + retry_delay(message.attempts, backoff),
-                    last_error=text,
-                )
+            changed = failed_attempt(message, text, now, max_attempts, backoff)
             uow.update_message(changed)
             return changed.status
 

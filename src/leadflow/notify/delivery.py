@@ -49,6 +49,7 @@ __all__ = [
     "MAX_BACKOFF",
     "DeliveryReport",
     "deliver_outbox",
+    "failed_attempt",
     "outbox_status",
     "retry_delay",
 ]
@@ -198,7 +199,7 @@ def _record(
     if problem is None:
         outcome = _sent(current)
     elif current.next_attempt_at == lease_until:
-        outcome = _failed(current, problem, now, max_attempts, backoff)
+        outcome = failed_attempt(current, problem, now, max_attempts, backoff)
     else:
         return None
     uow.update_message(outcome)
@@ -215,9 +216,14 @@ def _sent(message: OutboxMessage) -> OutboxMessage:
     )
 
 
-def _failed(
+def failed_attempt(
     message: OutboxMessage, error: str, now: datetime, max_attempts: int, backoff: timedelta
 ) -> OutboxMessage:
+    """``message`` after one more failed attempt at ``now``: retried after a backoff, or failed.
+
+    The next attempt comes ``retry_delay(attempts_before, backoff)`` later;
+    once ``max_attempts`` attempts failed, the message is ``FAILED`` for good.
+    """
     attempts = message.attempts + 1
     if attempts >= max_attempts:
         return attrs.evolve(
