@@ -646,7 +646,7 @@ def report(kind: str, day: str, out_path: Path, db: Path, as_json: bool) -> None
 )
 @click.option("--leads", "count", type=int, default=500, show_default=True)
 def demo(db: Path | None, count: int) -> None:
-    """A narrated end-to-end run on generated data (about ten seconds)."""
+    """A narrated end-to-end run on generated data (a few seconds)."""
     from leadflow.demo import run_demo
 
     run_demo(click.echo, db=db, leads=count)
