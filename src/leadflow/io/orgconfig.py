@@ -68,6 +68,12 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, override
 
 from leadflow.errors import ConfigError, ValidationError
+from leadflow.io._toml import Invalid as _Invalid
+from leadflow.io._toml import join as _join
+from leadflow.io._toml import show as _show
+from leadflow.io._toml import structure_bool as _structure_bool
+from leadflow.io._toml import structure_int as _structure_int
+from leadflow.io._toml import structure_str as _structure_str
 from leadflow.io.playbooks import load_playbook
 from leadflow.model import CreditRating, License, LoanPurpose, MatchScope, Role, Team, User
 from leadflow.org import OrgConfig, OrgSettings
@@ -103,7 +109,6 @@ _TABLES = ("organization", "teams", "users", "policies", "sources")
 _REQUIRED_SETTINGS = ("name", "timezone")
 #: Attributes spelt differently in a file: class -> {attribute: key in the file}.
 _RENAMED: Mapping[type[Any], Mapping[str, str]] = {PolicyMember: {"user_id": "user"}}
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -135,10 +140,6 @@ class _UserEntry:
     licenses: tuple[License, ...] = ()
     teams: tuple[str, ...] = ()
     started_on: date | None = None
-
-
-class _Invalid(ValueError):
-    """A value of the wrong type or form; the message is shown as written."""
 
 
 class _At(ValueError):
@@ -551,13 +552,6 @@ _PLURAL = {"team": "teams", "policy": "policies", "source": "sources"}
 # ---------------------------------------------------------------------- errors
 
 
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    part = key if _BARE_KEY.fullmatch(key) else f'"{key}"'
-    return f"{path}.{part}" if path else part
-
-
 def _structure_problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
     """One ``(table path, message)`` per problem in a structuring failure ``exc`` at ``path``."""
     if isinstance(exc, ClassValidationError):
@@ -609,23 +603,6 @@ def _unknown_key(key: str, allowed: Sequence[str]) -> str:
     if close:
         return f"unknown key {key!r} (did you mean {close[0]!r}?)"
     return f"unknown key {key!r} (keys: {', '.join(allowed)})"
-
-
-def _show(value: object) -> str:
-    """``value`` as a person who wrote TOML would recognise it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return f"the date and time {value.isoformat()}"
-    if isinstance(value, date):
-        return f"the date {value.isoformat()}"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
 
 
 # ---------------------------------------------------------------------- converter
@@ -687,24 +664,6 @@ def _make_converter() -> cattrs.Converter:
         _table_hook(converter, PolicyMember, user_id=override(rename="user")),
     )
     return converter
-
-
-def _structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(f"expected a string, got {_show(value)}")
-    return value
-
-
-def _structure_int(value: Any, _: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Invalid(f"expected a whole number, got {_show(value)}")
-    return value
-
-
-def _structure_bool(value: Any, _: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"expected true or false, got {_show(value)}")
-    return value
 
 
 def _structure_date(value: Any, _: Any) -> date:

@@ -44,6 +44,8 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from leadflow.errors import ConfigError, ValidationError
+from leadflow.io._toml import Invalid as _Invalid
+from leadflow.io._toml import join as _join
 from leadflow.stages.aging import (
     AgingRule,
     FollowUpPassed,
@@ -93,7 +95,6 @@ _AGING_TYPES: Mapping[str, type[Any]] = {
 _TAGS: Mapping[type[Any], str] = {
     cls: tag for types in (_GUARD_TYPES, _AGING_TYPES) for tag, cls in types.items()
 }
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
 
@@ -114,10 +115,6 @@ class _PlaybookFile:
     aging: tuple[AgingRule, ...] = ()
     pool_stages: tuple[str, ...] | None = None
     speed_to_lead: timedelta | None = None
-
-
-class _Invalid(ValueError):
-    """A value of the wrong type or form; the message is shown as written."""
 
 
 # ---------------------------------------------------------------------- public API
@@ -361,13 +358,6 @@ def _format(origin: str, problems: Iterable[tuple[str, str]]) -> list[str]:
     ]
 
 
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    part = key if _BARE_KEY.fullmatch(key) else f'"{key}"'
-    return f"{path}.{part}" if path else part
-
-
 def _structure_problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
     """One ``(table path, message)`` per problem in a structuring failure ``exc`` at ``path``."""
     if isinstance(exc, ClassValidationError):
@@ -409,19 +399,6 @@ def _unknown_key(key: str, allowed: list[str]) -> str:
     if close:
         return f"unknown key {key!r} (did you mean {close[0]!r}?)"
     return f"unknown key {key!r} (keys: {', '.join(allowed)})"
-
-
-def _show(value: object) -> str:
-    """``value`` as a person who wrote TOML would recognise it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
 
 
 # ---------------------------------------------------------------------- converter
@@ -467,24 +444,6 @@ def _make_converter() -> cattrs.Converter:
             tagged_type, _unstructure_tagged(converter, tagged_type, tag)
         )
     return converter
-
-
-def _structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(f"expected a string, got {_show(value)}")
-    return value
-
-
-def _structure_int(value: Any, _: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Invalid(f"expected a whole number, got {_show(value)}")
-    return value
-
-
-def _structure_bool(value: Any, _: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"expected true or false, got {_show(value)}")
-    return value
 
 
 def _structure_timedelta(value: Any, _: Any) -> timedelta:
@@ -637,4 +596,35 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    return value
+
+
+def _show(value: object) -> str:
+    """``value`` as a person who wrote TOML would recognise it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a string, got {_show(value)}")
+    return value
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"expected a whole number, got {_show(value)}")
+    return value
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected true or false, got {_show(value)}")
     return value
