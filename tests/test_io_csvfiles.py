@@ -463,6 +463,28 @@ def test_every_non_blank_record_is_one_row_or_one_problem(
             assert "NUL" in row.problem
 
 
+@given(records=st.lists(RECORD, max_size=12), size=st.integers(1, 5))
+def test_batches_hold_every_record_once_as_the_rows_have_it(
+    records: list[list[tuple[str, bytes, bool]]], size: int
+) -> None:
+    data = b"first_name,last_name,email\n"
+    data += b"".join(b",".join(quoted(c) for c in record) + b"\n" for record in records)
+    expected = rows(data)
+    batches = list(read(data).batches(size))
+    assert all(0 < len(b.rows) + len(b.problems) <= size for b in batches)
+    got: list[InputRow] = []
+    for numbers, cells, problems in batches:
+        assert len(numbers) == len(cells)
+        assert all(len(row) == 3 for row in cells)
+        assert all(p.problem for p in problems)
+        got += problems
+        got += [
+            InputRow(n, c, dict(zip(["first_name", "last_name", "email"], c, strict=False)), None)
+            for n, c in zip(numbers, cells, strict=True)
+        ]
+    assert sorted(got) == expected
+
+
 # ----------------------------------------------------------------------------- writing
 
 INPUT = ["First Name", "Last Name", "Email", "Zip Code"]

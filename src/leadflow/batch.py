@@ -34,7 +34,9 @@ from leadflow.io.csvfiles import (
     AssignedWriter,
     ExceptionsWriter,
     InputRow,
+    LeadFile,
     RejectedWriter,
+    RowBatch,
     read_leads,
 )
 from leadflow.io.orgconfig import OrgFile
@@ -42,7 +44,7 @@ from leadflow.model import contact_keys
 from leadflow.routing.engine import Outcome, Router, RoutingResult, RoutingState
 from leadflow.stages.presets import PRESETS
 from leadflow.storage.sqlite import SQLiteStore
-from leadflow.validate import RowValidator
+from leadflow.validate import LeadDraft, RowValidator
 
 __all__ = ["HashSet", "RouteSummary", "fewer_collections", "init_store", "open_desk", "route_file"]
 
@@ -178,12 +180,21 @@ def route_file(
         lead_file = read_leads(stream, encoding=encoding, name=str(file_path))
         outputs = _Outputs(Path(out_dir), lead_file.header)
         try:
-            rows = _with_progress(iter(lead_file), stream, progress)
             if desk is not None:
+                rows = _with_progress(iter(lead_file), stream, progress)
                 counts = _route_stored(desk, rows, outputs, source, actor, assign_to)
             else:
                 assert org is not None
-                counts = _route_dry(org, rows, outputs, source, assign_to, now or system_clock())
+                batches = _batches_with_progress(lead_file, stream, progress)
+                counts = _route_dry(
+                    org,
+                    lead_file.header,
+                    batches,
+                    outputs,
+                    source,
+                    assign_to,
+                    now or system_clock(),
+                )
         finally:
             outputs.close()
     return RouteSummary(dry_run=desk is None, outputs=outputs.paths, **counts)
@@ -289,6 +300,16 @@ def _with_progress(
         progress(tell())
 
 
+def _batches_with_progress(
+    lead_file: LeadFile, stream: object, progress: Callable[[int], None] | None
+) -> Iterator[RowBatch]:
+    tell = getattr(stream, "tell", None)
+    for batch in lead_file.batches():
+        yield batch
+        if progress is not None and tell is not None:
+            progress(tell())
+
+
 def _default_actor(desk_or_users: Mapping[int, object]) -> int:
     for user_id, user in sorted(desk_or_users.items()):
         if getattr(user, "is_admin", False) and getattr(user, "active", False):
@@ -379,7 +400,8 @@ def _reason(routing: RoutingResult | None) -> str:
 
 def _route_dry(
     org: OrgFile,
-    rows: Iterator[InputRow],
+    header: list[str],
+    batches: Iterator[RowBatch],
     outputs: _Outputs,
     source: str,
     assign_to: int | None,
@@ -394,67 +416,68 @@ def _route_dry(
     )
     router = Router(directory, RoutingState({}, {}))
     route = router.route
-    validate = validator.validate
     users = directory.users
+    names = {uid: f"{user.first_name} {user.last_name}" for uid, user in users.items()}
     seen_contacts = HashSet()  # hashes of contact keys: the only memory kept per row
     seen_external = HashSet()
     counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
     write_assigned = outputs.assigned.write
-    for row in rows:
-        counts["rows"] += 1
-        if row.row is None:
-            counts["rejected"] += 1
-            outputs.rejected.write(row.cells, row=row.number, errors=row.problem or "")
-            continue
-        try:
-            draft = validate(row.row, row.number)
-        except ValidationError as error:
-            counts["rejected"] += 1
-            outputs.rejected.write(row.cells, row=row.number, errors=error)
-            continue
-        external = draft.attributes.external_id
-        if external is not None and not seen_external.add(external):
-            counts["duplicates"] += 1
-            continue
-        keys = contact_keys(draft.contact)
-        matched = any(k in seen_contacts for k in keys)
-        try:
-            result = route(
-                draft.attributes,
-                source_obj,
-                now,
-                assignee=assign_to if assign_to is not None else draft.assignee_id,
-                contact_matched=matched,
-            )
-        except LeadflowError as error:
-            counts["rejected"] += 1
-            outputs.rejected.write(row.cells, row=row.number, errors=str(error))
-            continue
-        if result.outcome is Outcome.REJECTED:
-            counts["rejected"] += 1
-            outputs.rejected.write(
-                row.cells,
-                row=row.number,
-                errors=f"lead_source = {source!r}: nobody could take the lead ({result.reason})"
-                " and its contact is new: rejected by the organisation's unroutable setting",
-            )
-            continue
-        for k in keys:
-            seen_contacts.add(k)
-        assignee = result.assignee_id
-        if result.outcome is Outcome.ASSIGNED and assignee is not None:
-            counts["assigned"] += 1
-            user = users.get(assignee)
-            write_assigned(
-                row.cells,
-                lead_id=None,
-                contact_id=None,
-                assignee_id=assignee,
-                assignee_name=f"{user.first_name} {user.last_name}" if user else None,
-                policy=result.policy,
-                via_fallback=result.via_fallback,
-            )
-        else:
-            counts["unassigned"] += 1
-            outputs.exceptions.write(row.cells, lead_id=None, reason=_reason(result))
+    write_rejected = outputs.rejected.write
+    assigned = Outcome.ASSIGNED
+    for numbers, rows, problems in batches:
+        counts["rows"] += len(numbers) + len(problems)
+        counts["rejected"] += len(problems)
+        for problem in problems:
+            write_rejected(problem.cells, row=problem.number, errors=problem.problem or "")
+        results = validator.validate_table(header, rows, numbers)
+        for number, cells, draft in zip(numbers, rows, results, strict=True):
+            if not isinstance(draft, LeadDraft):
+                counts["rejected"] += 1
+                write_rejected(cells, row=number, errors=draft)
+                continue
+            external = draft.attributes.external_id
+            if external is not None and not seen_external.add(external):
+                counts["duplicates"] += 1
+                continue
+            keys = contact_keys(draft.contact)
+            matched = any(k in seen_contacts for k in keys)
+            try:
+                result = route(
+                    draft.attributes,
+                    source_obj,
+                    now,
+                    assignee=assign_to if assign_to is not None else draft.assignee_id,
+                    contact_matched=matched,
+                )
+            except LeadflowError as error:
+                counts["rejected"] += 1
+                write_rejected(cells, row=number, errors=str(error))
+                continue
+            if result.outcome is Outcome.REJECTED:
+                counts["rejected"] += 1
+                write_rejected(
+                    cells,
+                    row=number,
+                    errors=f"lead_source = {source!r}: nobody could take the lead "
+                    f"({result.reason}) and its contact is new: rejected by the "
+                    "organisation's unroutable setting",
+                )
+                continue
+            for k in keys:
+                seen_contacts.add(k)
+            assignee = result.assignee_id
+            if result.outcome is assigned and assignee is not None:
+                counts["assigned"] += 1
+                write_assigned(
+                    cells,
+                    lead_id=None,
+                    contact_id=None,
+                    assignee_id=assignee,
+                    assignee_name=names.get(assignee),
+                    policy=result.policy,
+                    via_fallback=result.via_fallback,
+                )
+            else:
+                counts["unassigned"] += 1
+                outputs.exceptions.write(cells, lead_id=None, reason=_reason(result))
     return counts

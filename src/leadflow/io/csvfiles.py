@@ -55,6 +55,7 @@ __all__ = [
     "LeadFile",
     "LeadFileError",
     "RejectedWriter",
+    "RowBatch",
     "error_line",
     "lead_template_header",
     "read_leads",
@@ -189,6 +190,26 @@ class InputRow(NamedTuple):
     problem: str | None
 
 
+class RowBatch(NamedTuple):
+    """Consecutive data records of a lead file (:meth:`LeadFile.batches`).
+
+    * ``numbers`` and ``rows``: the well-formed records (as many cells as
+      the header), with their data row numbers, in order;
+    * ``problems``: the records of the same stretch of the file that cannot
+      be validated (:class:`InputRow` values with a ``problem``), in order.
+
+    Together they hold every record of the stretch once; numbers are those
+    :class:`InputRow` has.
+    """
+
+    numbers: list[int]
+    rows: list[list[str]]
+    problems: list[InputRow]
+
+
+#: Records in a batch of :meth:`LeadFile.batches` by default.
+BATCH = 1000
+
 _Row = tuple[int, list[str], dict[str, str] | None, str | None]
 #: Builds an InputRow from a 4-tuple without a Python-level ``__new__`` call.
 _input_row: Callable[[_Row], InputRow] = functools.partial(tuple.__new__, InputRow)
@@ -319,19 +340,47 @@ class LeadFile:
     def __iter__(self) -> Iterator[InputRow]:
         return self._rows
 
+    def batches(self, size: int = BATCH) -> Iterator[RowBatch]:
+        """The data rows in batches of about ``size`` records, in order (see :class:`RowBatch`).
+
+        Read a file by rows or by batches, not both: they share one reader.
+        """
+        return self._read_batches(size)
+
     def _read_rows(self) -> Iterator[InputRow]:
+        make = _input_row
+        as_dict = _row_builder(self.header)
+        for numbers, rows, problems in self._read_batches(BATCH):
+            if not problems:
+                for number, cells in zip(numbers, rows, strict=True):
+                    yield make((number, cells, as_dict(cells), None))
+                continue
+            waiting = iter(problems)
+            problem = next(waiting, None)
+            for number, cells in zip(numbers, rows, strict=True):
+                while problem is not None and problem.number < number:
+                    yield problem
+                    problem = next(waiting, None)
+                yield make((number, cells, as_dict(cells), None))
+            if problem is not None:
+                yield problem
+                yield from waiting
+
+    def _read_batches(self, size: int) -> Iterator[RowBatch]:
         header = self.header
         width = len(header)
         # a one-column file takes the careful path: a line of spaces is blank there too
         fast_width = width if width > 1 else -1
         reader = self._reader
         make = _input_row
-        as_dict = _row_builder(header)
         encodable = _is_encodable
         errors = _decode_errors
         seen = self._errors_seen
         number = 0
         failed_at = -1
+        numbers: list[int] = []
+        rows: list[list[str]] = []
+        problems: list[InputRow] = []
         try:
             while True:
                 try:
@@ -347,31 +396,45 @@ class LeadFile:
                                 and (errors[0] == seen or joined.isascii() or encodable(joined))
                             ):
                                 number += 1
-                                yield make((number, cells, as_dict(cells), None))
+                                numbers.append(number)
+                                rows.append(cells)
+                                if len(rows) >= size:
+                                    yield RowBatch(numbers, rows, problems)
+                                    numbers, rows, problems = [], [], []
                                 continue
                         problem = self._problem(cells)
                         if problem is None:
                             number += 1
-                            yield make((number, cells, as_dict(cells), None))
+                            numbers.append(number)
+                            rows.append(cells)
                         elif problem:
                             number += 1
-                            yield make((number, cells, None, problem))
+                            problems.append(make((number, cells, None, problem)))
                         # else: a blank record
-                    return
+                        if len(rows) + len(problems) >= size:
+                            yield RowBatch(numbers, rows, problems)
+                            numbers, rows, problems = [], [], []
+                    break
                 except csv.Error as exc:
                     number += 1
-                    yield make((number, [], None, f"cannot be read as CSV: {_csv_error(exc)}"))
+                    problem = f"cannot be read as CSV: {_csv_error(exc)}"
+                    problems.append(make((number, [], None, problem)))
                     if reader.line_num == failed_at:  # no progress: stop rather than loop
-                        return
+                        break
                     failed_at = reader.line_num
+                    if len(rows) + len(problems) >= size:
+                        yield RowBatch(numbers, rows, problems)
+                        numbers, rows, problems = [], [], []
                 except UnicodeError as exc:
                     number += 1
                     problem = (
                         f"the rest of the file cannot be decoded as {self._label} ({exc}); "
                         "reading stopped here"
                     )
-                    yield make((number, [], None, problem))
-                    return
+                    problems.append(make((number, [], None, problem)))
+                    break
+            if rows or problems:
+                yield RowBatch(numbers, rows, problems)
         finally:
             self.close()
 

@@ -1,0 +1,289 @@
+"""Tables of rows validated a column at a time give exactly what row-by-row validation gives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadflow.errors import ValidationError
+from leadflow.model import LoanPurpose
+from leadflow.validate import COLUMNS, LeadDraft, RowValidator
+
+SOURCES = {"web", "referral"}
+STAGES = {"new": "new", "engaged": "engaged"}
+
+#: Cells that sit on the edges of what the column-wide checks accept, per column.
+EDGES: dict[str, list[str]] = {
+    "first_name": [
+        "Ann",
+        " Ann ",
+        "",
+        "  ",
+        "A\tnn",
+        "A\nnn",
+        "A\x07",
+        "Zoë",
+        "x" * 100,
+        "x" * 101,
+    ],
+    "last_name": ["Lee", "O'Neil", "=HYPERLINK(1)", "\u00a0Lee", "L\u2028e", "L\x85e", ""],
+    "email": [
+        "ann@example.com",
+        "Ann@Example.COM",
+        " ann@example.com ",
+        "o'brien@example.com",
+        "a..b@example.com",
+        ".a@example.com",
+        "a.@example.com",
+        "-a@example.com",
+        "a.-b@example.com",
+        "a@-x.com",
+        "a@x-.com",
+        "a@.x.com",
+        "a@x..com",
+        "a@x",
+        "a@x.c",
+        "a@x.c0m",
+        "a@@x.com",
+        "a b@x.com",
+        "a@xn--p1ai.com",
+        "a@x.xn--p1ai",
+        "é@x.com",
+        "ann@exämple.com",
+        ("a" * 64) + "@example.com",
+        ("a" * 65) + "@example.com",
+        "a@" + ("b" * 63) + ".com",
+        "a@" + ("b" * 64) + ".com",
+        "a@b.c.d.e.org",
+        "",
+    ],
+    "cell_phone": [
+        "(555) 201-4567",
+        "555.201.4567",
+        "555-201-4567",
+        "1 555 201 4567",
+        "+1 555 201 4567",
+        "+15552014567",
+        "(+1) 555 201 4567",
+        "1+5552014567",
+        "+5552014567",
+        "+44 20 7946 0958",
+        "+0 20 7946 0958",
+        "055 201 4567",
+        "555 101 4567",
+        "555 201 456",
+        "555 201 45678",
+        "5552014567 x12",
+        "555\u00a0201\u00a04567",
+        "٥٥٥٢٠١٤٥٦٧",
+        "",
+    ],
+    "lead_source": ["", "web", "referral", "Web", "other", "no spaces!"],
+    "referred_by": ["", "Pat", "P\x00t", "x" * 201],
+    "loan_purpose": ["Purchase", "purchase", " Refi - Cash Out ", "Purchse", "", "TBD"],
+    "loan_amount": [
+        "350000",
+        "$350,000",
+        "350,000.00",
+        "350000.5",
+        "350000.555",
+        "-5",
+        "0",
+        "000123",
+        "1234567890123",
+        "999999999999",
+        "１２３",
+        "١٢٣",
+        "1e5",
+        "",
+    ],
+    "property_type": ["Condo", "SFR", "castle", ""],
+    "occupancy": ["Primary", "Investor", "tent", ""],
+    "credit_rating": ["Excellent", "good", "meh", ""],
+    "estimated_purchase_price": ["400000", "$1,000", "1,00", ""],
+    "down_payment": ["20000", "(5)", ""],
+    "desired_timeframe": ["30 days", "6+", "someday", ""],
+    "already_found_home": ["Yes", "N", "maybe", ""],
+    "first_time_buyer": ["Y", "False", "Don't Know", "?"],
+    "veteran": ["No", "", "vet"],
+    "property_address": [
+        "1 Main St",
+        "1 Main St\nApt 2",
+        "1 Main St\r\nApt 2",
+        "1 Main St\x85Apt 2",
+        "1 Main St\u2028Apt 2",
+        "1 Main\x0bSt",
+        "x" * 500,
+        "x" * 501,
+        "",
+    ],
+    "property_state": ["TX", "tx", "Texas", " new  york ", "ZZ", ""],
+    "property_zip": [
+        "75001",
+        "02134",
+        "75001-1234",
+        "750011234",
+        "7500",
+        "750012",
+        "75001-123",
+        "٧٥٠٠١",
+        "７５００１",
+        "",
+    ],
+    "external_id": ["E-1", "E-2", "", "E\x1f3", "x" * 201],
+    "lead_stage": ["", "New", " engaged ", "closed"],
+    "assignee_id": ["", "7", "007", "0", "-1", "seven"],
+    "created_at": ["", "2026-01-01"],
+}
+
+
+def _cells(field: str) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(EDGES[field]),
+        st.text(alphabet=st.sampled_from("aZ09 .@-+$,()\n\t\r'é٣"), max_size=14),
+    )
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    fields = draw(
+        st.lists(st.sampled_from([*COLUMNS, "created_at"]), unique=True, min_size=1, max_size=12)
+    )
+    for required in ("first_name", "last_name"):
+        if required not in fields and draw(st.integers(0, 4)):
+            fields.append(required)
+    width = st.tuples(*(_cells(field) for field in fields)).map(list)
+    rows = draw(st.lists(width, min_size=1, max_size=12))
+    return fields, rows
+
+
+def _row_by_row(
+    validator: RowValidator, headers: Sequence[str], rows: Sequence[Sequence[str]]
+) -> list[LeadDraft | ValidationError]:
+    results: list[LeadDraft | ValidationError] = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            results.append(validator.validate(dict(zip(headers, row, strict=True)), number))
+        except ValidationError as error:
+            results.append(error)
+    return results
+
+
+def _same(a: LeadDraft | ValidationError, b: LeadDraft | ValidationError) -> bool:
+    if isinstance(a, ValidationError) or isinstance(b, ValidationError):
+        return (
+            isinstance(a, ValidationError)
+            and isinstance(b, ValidationError)
+            and (a.row, a.errors) == (b.row, b.errors)
+        )
+    return a == b
+
+
+def _check(validator: RowValidator, headers: list[str], rows: list[list[str]]) -> None:
+    numbers = range(1, len(rows) + 1)
+    expected = _row_by_row(validator, headers, rows)
+    got = validator.validate_table(headers, rows, numbers)
+    assert len(got) == len(rows)
+    for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+        assert _same(a, b), (i, rows[i], a, b)
+    # a second pass reads the same cells from what the validator remembers
+    again = validator.validate_table(headers, rows, numbers)
+    assert all(_same(a, b) for a, b in zip(again, expected, strict=True))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables(), st.sampled_from([None, "web"]), st.booleans())
+def test_a_table_gives_what_each_row_gives(
+    table: tuple[list[str], list[list[str]]], source: str | None, with_stages: bool
+) -> None:
+    headers, rows = table
+    validator = RowValidator(source=source, sources=SOURCES, stages=STAGES if with_stages else None)
+    _check(validator, headers, rows)
+
+
+def test_every_edge_cell_of_every_column_gives_what_its_row_gives() -> None:
+    """Each edge cell alone among good rows (so no other cell hides it from a bulk check),
+    then all of a column's edge cells together."""
+    base = {
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "email": "ann@example.com",
+        "cell_phone": "555-201-4567",
+        "lead_source": "web",
+        "property_zip": "75001",
+        "loan_amount": "350000",
+    }
+    validators = (
+        RowValidator(source="web", sources=SOURCES, stages=STAGES),
+        RowValidator(sources=SOURCES),
+    )
+    for field, edges in EDGES.items():
+        headers = list(dict.fromkeys([*base, field]))
+        plain = [base.get(h, "") for h in headers]
+        column = headers.index(field)
+        together = [list(plain) for _ in range(2 * len(edges) + 1)]
+        for i, edge in enumerate(edges):
+            alone = [list(plain) for _ in range(3)]
+            alone[1][column] = together[2 * i + 1][column] = edge
+            for validator in validators:
+                _check(validator, headers, alone)
+        for validator in validators:
+            _check(validator, headers, together)
+
+
+def test_a_table_of_good_rows_makes_the_drafts_in_order() -> None:
+    headers = ["First", "Last", "Email", "Phone", "Loan Amount", "Purpose", "Zip", "External ID"]
+    rows = [
+        ["Ann", "Lee", "Ann@Example.com", "(555) 201-4567", "350000", "Purchase", "02134", "a"],
+        ["Bo", "Ng", "", "+1 555 201 4568", "$1,000.50", "", "75001-1234", "b"],
+    ]
+    first, second = RowValidator(source="web").validate_table(headers, rows)
+    assert isinstance(first, LeadDraft)
+    assert isinstance(second, LeadDraft)
+    assert first.contact.email == "ann@example.com"
+    assert first.contact.cell_phone == "+15552014567"
+    assert first.attributes.loan_amount == Decimal("350000.00")
+    assert first.attributes.loan_purpose is LoanPurpose.PURCHASE
+    assert first.attributes.property_zip == "02134"
+    assert second.contact.email is None
+    assert second.attributes.loan_amount == Decimal("1000.50")
+    assert second.attributes.loan_purpose is LoanPurpose.TBD
+    assert second.attributes.property_zip == "75001"
+    assert [first.attributes.external_id, second.attributes.external_id] == ["a", "b"]
+
+
+def test_bad_rows_carry_their_own_numbers_and_every_error() -> None:
+    headers = ["first_name", "last_name", "email", "loan_purpose"]
+    rows = [
+        ["Ann", "Lee", "ann@example.com", "Purchase"],
+        ["Bo", "", "bo@", "Purchse"],
+        ["Cy", "Ng", "cy@example.com", "Purchse"],
+    ]
+    results = RowValidator(source="web").validate_table(headers, rows, [10, 12, 13])
+    assert isinstance(results[0], LeadDraft)
+    second, third = results[1], results[2]
+    assert isinstance(second, ValidationError)
+    assert isinstance(third, ValidationError)
+    assert second.row == 12
+    assert second.fields == ("last_name", "email", "loan_purpose")
+    assert third.row == 13
+    assert third.fields == ("loan_purpose",)
+
+
+def test_rows_of_another_width_and_unknown_headers_are_validated_alone() -> None:
+    validator = RowValidator(source="web")
+    ragged = validator.validate_table(
+        ["first_name", "last_name", "email"], [["Ann", "Lee"], ["Bo", "Ng", "bo@example.com"]]
+    )
+    assert isinstance(ragged[0], ValidationError)
+    assert ragged[0].fields == ("email",)
+    assert isinstance(ragged[1], LeadDraft)
+    unknown = validator.validate_table(
+        ["first_name", "last_name", "email", "colour"], [["A", "B", "a@example.com", "red"]]
+    )
+    assert isinstance(unknown[0], ValidationError)
+    assert unknown[0].fields == ("colour",)
+    assert validator.validate_table(["first_name"], []) == []
