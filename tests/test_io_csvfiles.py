@@ -556,6 +556,28 @@ def test_the_assigned_writer_writes_plain_values(tmp_path: Path) -> None:
     ]
 
 
+SAFE_OR_NOT = st.sampled_from(["Ann", "", EVIL, "+1 555", "-2", "@x", "a\x00b", "x\n=y", "\t1"])
+
+
+@given(
+    rows=st.lists(st.lists(SAFE_OR_NOT, min_size=4, max_size=4), max_size=6),
+    results=st.lists(st.lists(SAFE_OR_NOT, min_size=6, max_size=6), min_size=6, max_size=6),
+)
+def test_write_rows_writes_what_write_writes_row_by_row(
+    rows: list[list[str]], results: list[list[str]]
+) -> None:
+    results = results[: len(rows)]
+    with tempfile.TemporaryDirectory() as tmp:
+        one, many = Path(tmp) / "one.csv", Path(tmp) / "many.csv"
+        with AssignedWriter(one, INPUT) as writer:
+            for cells, result in zip(rows, results, strict=True):
+                writer._write(cells, list(result))
+        with AssignedWriter(many, INPUT) as writer:
+            writer.write_rows(rows, results)
+            assert writer.rows == len(rows)
+        assert many.read_bytes() == one.read_bytes()
+
+
 def test_a_formula_is_neutralised_in_every_writer(tmp_path: Path) -> None:
     cells = [EVIL, "+1", "-2", "@x"]
     with AssignedWriter(tmp_path / "a.csv", [EVIL, *INPUT[1:]]) as assigned:

@@ -20,10 +20,12 @@ import collections
 import contextlib
 import gc
 import os
+import stat
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -40,7 +42,6 @@ from leadflow.io.csvfiles import (
     read_leads,
 )
 from leadflow.io.orgconfig import OrgFile
-from leadflow.model import contact_keys
 from leadflow.routing.engine import Outcome, Router, RoutingResult, RoutingState
 from leadflow.stages.presets import PRESETS
 from leadflow.storage.sqlite import SQLiteStore
@@ -194,6 +195,7 @@ def route_file(
                     source,
                     assign_to,
                     now or system_clock(),
+                    _size(stream),
                 )
         finally:
             outputs.close()
@@ -298,6 +300,15 @@ def _with_progress(
         yield row
     if tell is not None:
         progress(tell())
+
+
+def _size(stream: BinaryIO) -> int:
+    """The size of the file behind ``stream`` in bytes; 0 when it has none (a pipe)."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
 
 def _batches_with_progress(
@@ -406,8 +417,9 @@ def _route_dry(
     source: str,
     assign_to: int | None,
     now: datetime,
+    size: int,
 ) -> dict[str, int]:
-    """Validate and route without a store; see :func:`route_file`."""
+    """Validate and route without a store; see :func:`route_file`. ``size``: the file's bytes."""
     config = org.config
     directory = config.directory(ZoneInfo(config.settings.timezone))
     source_obj = directory.source(source)
@@ -418,13 +430,18 @@ def _route_dry(
     route = router.route
     users = directory.users
     names = {uid: f"{user.first_name} {user.last_name}" for uid, user in users.items()}
-    seen_contacts = HashSet()  # hashes of contact keys: the only memory kept per row
-    seen_external = HashSet()
+    # hashes of the emails and phones seen (an email has an @, a phone never: one set
+    # holds both) and of the external ids: the only memory kept per row
+    seen_contacts = HashSet(max(size // 64, 1 << 12))  # sized for the file: rows have
+    seen_external = HashSet(max(size // 128, 1 << 12))  # two contact keys in 128 bytes or more
     counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
-    write_assigned = outputs.assigned.write
     write_rejected = outputs.rejected.write
     assigned = Outcome.ASSIGNED
+    # the result cells of assigned.csv, by (assignee, policy, via fallback): few distinct
+    results_text: dict[tuple[int, str | None, bool], tuple[str, ...]] = {}
     for numbers, rows, problems in batches:
+        assigned_rows: list[list[str]] = []
+        assigned_results: list[tuple[str, ...]] = []
         counts["rows"] += len(numbers) + len(problems)
         counts["rejected"] += len(problems)
         for problem in problems:
@@ -439,8 +456,10 @@ def _route_dry(
             if external is not None and not seen_external.add(external):
                 counts["duplicates"] += 1
                 continue
-            keys = contact_keys(draft.contact)
-            matched = any(k in seen_contacts for k in keys)
+            email, phone = draft.contact.email, draft.contact.cell_phone
+            matched = (email is not None and email in seen_contacts) or (
+                phone is not None and phone in seen_contacts
+            )
             try:
                 result = route(
                     draft.attributes,
@@ -463,21 +482,28 @@ def _route_dry(
                     "organisation's unroutable setting",
                 )
                 continue
-            for k in keys:
-                seen_contacts.add(k)
+            if email is not None:
+                seen_contacts.add(email)
+            if phone is not None:
+                seen_contacts.add(phone)
             assignee = result.assignee_id
             if result.outcome is assigned and assignee is not None:
                 counts["assigned"] += 1
-                write_assigned(
-                    cells,
-                    lead_id=None,
-                    contact_id=None,
-                    assignee_id=assignee,
-                    assignee_name=names.get(assignee),
-                    policy=result.policy,
-                    via_fallback=result.via_fallback,
-                )
+                key = (assignee, result.policy, result.via_fallback)
+                text = results_text.get(key)
+                if text is None:
+                    text = results_text[key] = (
+                        "",
+                        "",
+                        str(assignee),
+                        names.get(assignee, ""),
+                        result.policy or "",
+                        "true" if result.via_fallback else "false",
+                    )
+                assigned_rows.append(cells)
+                assigned_results.append(text)
             else:
                 counts["unassigned"] += 1
                 outputs.exceptions.write(cells, lead_id=None, reason=_reason(result))
+        outputs.assigned.write_rows(assigned_rows, assigned_results)
     return counts

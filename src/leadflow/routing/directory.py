@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 import attrs
 
-from leadflow.errors import ConfigError, NotFound
+from leadflow.errors import ConfigError, NotFound, require_aware
 from leadflow.model import CreditRating, LoanPurpose, Permission, Team, User
 from leadflow.routing.config import (
     DEFAULT_CAP,
@@ -258,10 +258,14 @@ class Directory:
         return PolicyIndex(policy, tuple(candidates), tuple(excluded))
 
     def local_date(self, now: datetime) -> date:
-        """The organisation's calendar date at ``now`` (cached for repeated instants)."""
+        """The organisation's calendar date at ``now`` (cached for repeated instants).
+
+        Raises :class:`~leadflow.errors.ValidationError` for a naive ``now``.
+        """
         last_now, last_day = self._last
         if now is last_now:
             return last_day
+        require_aware("now", now)
         day = now.astimezone(self.timezone).date()
         self._last = (now, day)  # one assignment: safe to share between threads
         return day

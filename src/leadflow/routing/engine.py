@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import attrs
 
-from leadflow.errors import PermissionDenied, require_aware
+from leadflow.errors import PermissionDenied
 from leadflow.events import AssignmentMethod
 from leadflow.model import Lead, LeadAttributes, User
 from leadflow.routing.config import (
@@ -423,8 +423,7 @@ def _try_policy(
 
 
 def _local_day(directory: Directory, now: datetime) -> date:
-    require_aware("now", now)
-    return directory.local_date(now)
+    return directory.local_date(now)  # checks that now is aware
 
 
 def _assigned(
