@@ -287,3 +287,19 @@ def test_rows_of_another_width_and_unknown_headers_are_validated_alone() -> None
     assert isinstance(unknown[0], ValidationError)
     assert unknown[0].fields == ("colour",)
     assert validator.validate_table(["first_name"], []) == []
+
+
+def test_a_table_with_cells_that_are_not_text_goes_row_by_row() -> None:
+    validator = RowValidator(source="web")
+    headers = ["first_name", "last_name", "email", "loan_amount"]
+    rows: list[list[object]] = [
+        ["Ann", "Lee", None, "5"],
+        ["Bo", "Ng", "bo@example.com", 7],
+        ["Cy", "Ng", "cy@example.com", ""],
+    ]
+    got = validator.validate_table(headers, rows)  # type: ignore[arg-type]
+    assert isinstance(got[0], ValidationError)
+    assert got[0].fields == ("email",)
+    assert isinstance(got[1], LeadDraft)
+    assert got[1].attributes.loan_amount == Decimal("7.00")
+    assert isinstance(got[2], LeadDraft)

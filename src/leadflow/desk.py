@@ -874,13 +874,7 @@ class LeadDesk:
         """
         now = self.now()
         statuses: list[str] = []
-        drafts: list[tuple[int, Mapping[str, str | None], LeadDraft | ValidationError]] = []
-        validate = validator.validate
-        for number, row in chunk:
-            try:
-                drafts.append((number, row, validate(row, number)))
-            except ValidationError as error:
-                drafts.append((number, row, error))
+        drafts = _validated(validator, chunk)
         with self._command() as uow:
             state = self._routing_state(uow, source, now)
             stored_cursors = dict(state.cursors)
@@ -1397,6 +1391,31 @@ def _shown(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
+
+
+def _validated(
+    validator: RowValidator, chunk: list[tuple[int, Mapping[str, str | None]]]
+) -> list[tuple[int, Mapping[str, str | None], LeadDraft | ValidationError]]:
+    """Each row of ``chunk`` with its draft or its error, as ``validator.validate`` gives them.
+
+    Rows with the same columns (a CSV file's, a form's) are validated as one
+    table (:meth:`RowValidator.validate_table`, a column at a time); others
+    one by one.
+    """
+    headers = tuple(chunk[0][1]) if chunk else ()
+    if len(chunk) > 1 and all(tuple(row) == headers for _, row in chunk):
+        numbers = [number for number, _ in chunk]
+        table = [list(row.values()) for _, row in chunk]
+        results = validator.validate_table(headers, table, numbers)  # type: ignore[arg-type]
+        return [(number, row, result) for (number, row), result in zip(chunk, results, strict=True)]
+    drafts: list[tuple[int, Mapping[str, str | None], LeadDraft | ValidationError]] = []
+    validate = validator.validate
+    for number, row in chunk:
+        try:
+            drafts.append((number, row, validate(row, number)))
+        except ValidationError as error:
+            drafts.append((number, row, error))
+    return drafts
 
 
 def _chunks(

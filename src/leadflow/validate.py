@@ -602,7 +602,8 @@ class RowValidator:
         other cells are checked together with a few C-speed scans when they
         have the common shapes (plain emails, US phones, whole dollars...);
         a row with anything else is validated alone. Rows whose length
-        differs from the header's are validated alone.
+        differs from the header's are validated alone, and a table with a
+        cell that is not text (``None``, a number) row by row.
         """
         count = len(rows)
         key = tuple(headers)
@@ -617,7 +618,10 @@ class RowValidator:
             return [self._one(key, row, numbers, i) for i, row in enumerate(rows)]
         cells = list(zip(*rows, strict=True))
         bad: set[int] = set()
-        read = {field: column.read(cells[index], bad) for index, field, column in table}
+        try:
+            read = {field: column.read(cells[index], bad) for index, field, column in table}
+        except (TypeError, AttributeError):  # a cell that is not text: None, a number...
+            return [self._one(key, row, numbers, i) for i, row in enumerate(rows)]
         missing = [itertools.repeat(None, count)] * 2
         emails, phones = (read.get(field, missing[0]) for field in ("email", "cell_phone"))
         if "email" not in read and "cell_phone" not in read:
