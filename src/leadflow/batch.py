@@ -33,6 +33,7 @@ import attrs
 from leadflow.desk import LeadDesk, RowOutcome, system_clock
 from leadflow.errors import ConfigError, LeadflowError, NotFound, ValidationError
 from leadflow.io.csvfiles import (
+    BATCH,
     AssignedWriter,
     ExceptionsWriter,
     InputRow,
@@ -351,21 +352,53 @@ def _route_stored(
             waiting.append(row)
             yield row.row
 
+    # assigned rows are written a thousand at a time (AssignedWriter.write_rows)
+    assigned_rows: list[list[str]] = []
+    assigned_results: list[tuple[str, ...]] = []
+    names = {
+        uid: f"{user.first_name} {user.last_name}" for uid, user in desk.directory.users.items()
+    }
+
     def on_row(outcome: RowOutcome) -> None:
         row = waiting.popleft()
-        _write_outcome(desk, outputs, row, outcome, counts)
+        lead = outcome.lead
+        if outcome.status != "assigned" or lead is None or lead.assignee_id is None:
+            _write_outcome(outputs, row, outcome, counts)
+            return
+        counts["assigned"] += 1
+        routing = outcome.routing
+        assigned_rows.append(row.cells)
+        assigned_results.append(
+            (
+                str(lead.lead_id),
+                str(lead.contact_id),
+                str(lead.assignee_id),
+                names.get(lead.assignee_id, ""),
+                (routing.policy if routing else None) or "",
+                "true" if routing and routing.via_fallback else "false",
+            )
+        )
+        if len(assigned_rows) >= BATCH:
+            outputs.assigned.write_rows(assigned_rows, assigned_results)
+            assigned_rows.clear()
+            assigned_results.clear()
 
-    desk.import_rows(good_rows(), source=source, actor=actor, assign_to=assign_to, on_row=on_row)
+    try:
+        desk.import_rows(
+            good_rows(), source=source, actor=actor, assign_to=assign_to, on_row=on_row
+        )
+    finally:  # the rows of every committed chunk are written, even when a later one fails
+        outputs.assigned.write_rows(assigned_rows, assigned_results)
     return counts
 
 
 def _write_outcome(
-    desk: LeadDesk,
     outputs: _Outputs,
     row: InputRow,
     outcome: RowOutcome,
     counts: dict[str, int],
 ) -> None:
+    """Write a row that was not assigned: rejected, a duplicate or an exception."""
     status = outcome.status
     if status == "rejected":
         counts["rejected"] += 1
@@ -376,21 +409,6 @@ def _write_outcome(
         outputs.rejected.write(row.cells, row=row.number, errors=text)
     elif status == "duplicate":
         counts["duplicates"] += 1
-    elif status == "assigned":
-        counts["assigned"] += 1
-        lead, routing = outcome.lead, outcome.routing
-        assert lead is not None
-        assignee = lead.assignee_id
-        user = desk.directory.users.get(assignee) if assignee is not None else None
-        outputs.assigned.write(
-            row.cells,
-            lead_id=lead.lead_id,
-            contact_id=lead.contact_id,
-            assignee_id=assignee,
-            assignee_name=f"{user.first_name} {user.last_name}" if user else None,
-            policy=routing.policy if routing else None,
-            via_fallback=bool(routing and routing.via_fallback),
-        )
     else:
         counts["unassigned"] += 1
         lead = outcome.lead
