@@ -179,23 +179,3 @@ def test_same_seed_same_bytes() -> None:
 
     assert make(5) == make(5)
     assert make(5) != make(6)
-
-
-def test_the_phase_script_times_every_step_of_a_dry_route(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "route_phases.py"
-    spec = importlib.util.spec_from_file_location("bench_route_phases", path)
-    assert spec is not None
-    assert spec.loader is not None
-    phases = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(phases)
-    leads = tmp_path / "leads.csv"
-    with leads.open("wb") as stream:
-        gen.generate(1000, stream, 0)
-    assert phases.main([str(leads)]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    steps = [line.split("|")[1].strip() for line in lines[3:]]
-    assert steps == ["read", "validate", "match", "route", "write"]
-    cumulative = [float(line.split("|")[2]) for line in lines[3:]]
-    assert all(value > 0 for value in cumulative)
