@@ -26,13 +26,12 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from leadflow.batch import HashSet, fewer_collections
+from leadflow.batch import HashSet, _dry_parts, fewer_collections
 from leadflow.io.csvfiles import AssignedWriter, ExceptionsWriter, RejectedWriter, read_leads
 from leadflow.io.orgconfig import OrgFile, load_org_config
-from leadflow.routing.engine import Outcome, Router, RoutingState
-from leadflow.validate import LeadDraft, RowValidator
+from leadflow.routing.engine import Outcome
+from leadflow.validate import LeadDraft
 
 HERE = Path(__file__).resolve().parent
 STEPS = ("read", "validate", "match", "route", "write")
@@ -41,13 +40,7 @@ NOW = datetime(2026, 3, 10, 15, tzinfo=UTC)
 
 def run(path: Path, org: OrgFile, source: str, steps: int, out: Path) -> tuple[float, int]:
     """CPU seconds and rows of one pass doing the first ``steps`` steps."""
-    config = org.config
-    directory = config.directory(ZoneInfo(config.settings.timezone))
-    source_obj = directory.source(source)
-    validator = RowValidator(
-        source=source, sources=directory.sources.keys(), stages=org.playbook.stage_names()
-    )
-    router = Router(directory, RoutingState({}, {}))
+    _, source_obj, validator, router = _dry_parts(org, source)  # as leadflow route does
     contacts, externals = HashSet(), HashSet()
     rows_seen = 0
     start = time.process_time()

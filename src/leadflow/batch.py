@@ -43,6 +43,8 @@ from leadflow.io.csvfiles import (
     read_leads,
 )
 from leadflow.io.orgconfig import OrgFile
+from leadflow.routing import LeadSource
+from leadflow.routing.directory import Directory
 from leadflow.routing.engine import Outcome, Router, RoutingResult, RoutingState
 from leadflow.stages.presets import PRESETS
 from leadflow.storage.sqlite import SQLiteStore
@@ -427,6 +429,17 @@ def _reason(routing: RoutingResult | None) -> str:
     return str(routing.reason) if routing.reason is not None else str(routing.outcome)
 
 
+def _dry_parts(org: OrgFile, source: str) -> tuple[Directory, LeadSource, RowValidator, Router]:
+    """What a dry run of ``source``'s rows works with: the organisation's directory, the
+    source, a validator and a router from a fresh routing state."""
+    config = org.config
+    directory = config.directory(ZoneInfo(config.settings.timezone))
+    validator = RowValidator(
+        source=source, sources=directory.sources.keys(), stages=org.playbook.stage_names()
+    )
+    return directory, directory.source(source), validator, Router(directory, RoutingState({}, {}))
+
+
 def _route_dry(
     org: OrgFile,
     header: list[str],
@@ -438,13 +451,7 @@ def _route_dry(
     size: int,
 ) -> dict[str, int]:
     """Validate and route without a store; see :func:`route_file`. ``size``: the file's bytes."""
-    config = org.config
-    directory = config.directory(ZoneInfo(config.settings.timezone))
-    source_obj = directory.source(source)
-    validator = RowValidator(
-        source=source, sources=directory.sources.keys(), stages=org.playbook.stage_names()
-    )
-    router = Router(directory, RoutingState({}, {}))
+    directory, source_obj, validator, router = _dry_parts(org, source)
     route = router.route
     users = directory.users
     names = {uid: f"{user.first_name} {user.last_name}" for uid, user in users.items()}
