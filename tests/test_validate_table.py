@@ -137,6 +137,7 @@ EDGES: dict[str, list[str]] = {
     "lead_stage": ["", "New", " engaged ", "closed"],
     "assignee_id": ["", "7", "007", "0", "-1", "seven"],
     "created_at": ["", "2026-01-01"],
+    "Favourite Colour": ["", "red"],
 }
 
 
@@ -150,7 +151,12 @@ def _cells(field: str) -> st.SearchStrategy[str]:
 @st.composite
 def tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
     fields = draw(
-        st.lists(st.sampled_from([*COLUMNS, "created_at"]), unique=True, min_size=1, max_size=12)
+        st.lists(
+            st.sampled_from([*COLUMNS, "created_at", "Favourite Colour"]),
+            unique=True,
+            min_size=1,
+            max_size=12,
+        )
     )
     for required in ("first_name", "last_name"):
         if required not in fields and draw(st.integers(0, 4)):
@@ -195,12 +201,20 @@ def _check(validator: RowValidator, headers: list[str], rows: list[list[str]]) -
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tables(), st.sampled_from([None, "web"]), st.booleans())
+@given(tables(), st.sampled_from([None, "web"]), st.booleans(), st.booleans())
 def test_a_table_gives_what_each_row_gives(
-    table: tuple[list[str], list[list[str]]], source: str | None, with_stages: bool
+    table: tuple[list[str], list[list[str]]],
+    source: str | None,
+    with_stages: bool,
+    ignore_unknown: bool,
 ) -> None:
     headers, rows = table
-    validator = RowValidator(source=source, sources=SOURCES, stages=STAGES if with_stages else None)
+    validator = RowValidator(
+        source=source,
+        sources=SOURCES,
+        stages=STAGES if with_stages else None,
+        ignore_unknown=ignore_unknown,
+    )
     _check(validator, headers, rows)
 
 
