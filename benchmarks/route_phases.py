@@ -64,15 +64,11 @@ def run(path: Path, org: OrgFile, source: str, steps: int, out: Path) -> tuple[f
                         rejected.write(cells, row=number, errors=draft)
                     continue
                 external = draft.attributes.external_id
-                if external is not None and not externals.add(external):
+                if external is not None and not externals.add_each(external):
                     continue
                 email, phone = draft.contact.email, draft.contact.cell_phone
-                matched = (email is not None and email in contacts) or (
-                    phone is not None and phone in contacts
-                )
-                for key in (email, phone):
-                    if key is not None:
-                        contacts.add(key)
+                matched = contacts.has_any(email, phone)
+                contacts.add_each(email, phone)
                 if steps < 4:
                     continue
                 result = router.route(draft.attributes, source_obj, NOW, contact_matched=matched)

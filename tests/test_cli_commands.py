@@ -287,6 +287,27 @@ def test_the_hash_set_behaves_as_a_set(added: list[str], probes: list[str]) -> N
         assert (text in compact) == (text in reference)
 
 
+PAIR = st.tuples(st.none() | st.text(max_size=4), st.none() | st.text(max_size=4))
+
+
+@given(st.lists(PAIR, max_size=200), st.lists(PAIR, max_size=30))
+def test_the_hash_set_takes_and_finds_pairs_skipping_none(
+    added: list[tuple[str | None, str | None]], probes: list[tuple[str | None, str | None]]
+) -> None:
+    from leadflow.batch import HashSet
+
+    compact, reference = HashSet(capacity=2), set()
+    for pair in added:
+        texts = {text for text in pair if text is not None}
+        assert compact.has_any(*pair) == bool(texts & reference)
+        assert compact.add_each(*pair) == bool(texts - reference)
+        reference |= texts
+    assert len(compact) == len(reference)
+    for pair in [*added, *probes]:
+        assert compact.has_any(*pair) == any(t in reference for t in pair if t is not None)
+    assert None not in compact
+
+
 def test_a_playbook_file_named_in_the_config_works_from_any_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -227,33 +227,51 @@ class HashSet:
         return self._size
 
     def __contains__(self, text: object) -> bool:
-        h = hash(text) or 1  # 0 marks an empty slot
-        table, mask = self._table, self._mask
-        i = h & mask
-        while True:
-            found = table[i]
-            if found == h:
-                return True
-            if not found:
-                return False
-            i = (i + 1) & mask
+        return self.has_any(text)
 
     def add(self, text: object) -> bool:
         """Add ``text``; whether it was new."""
-        h = hash(text) or 1
+        return self.add_each(text)
+
+    def has_any(self, *texts: object) -> bool:
+        """Whether one of ``texts`` (``None`` is skipped: never in the set) is in it."""
         table, mask = self._table, self._mask
-        i = h & mask
-        while True:
-            found = table[i]
-            if found == h:
-                return False
-            if not found:
-                table[i] = h
-                self._size += 1
-                if self._size * 2 > mask:
-                    self._grow()
-                return True
-            i = (i + 1) & mask
+        for text in texts:
+            if text is None:
+                continue
+            h = hash(text) or 1  # 0 marks an empty slot
+            i = h & mask
+            while True:
+                found = table[i]
+                if found == h:
+                    return True
+                if not found:
+                    break
+                i = (i + 1) & mask
+        return False
+
+    def add_each(self, *texts: object) -> bool:
+        """Add each of ``texts`` but ``None``; whether one of them was new."""
+        new = False
+        for text in texts:
+            if text is None:
+                continue
+            h = hash(text) or 1
+            table, mask = self._table, self._mask  # again: adding may grow the table
+            i = h & mask
+            while True:
+                found = table[i]
+                if found == h:
+                    break
+                if not found:
+                    table[i] = h
+                    self._size += 1
+                    if self._size * 2 > mask:
+                        self._grow()
+                    new = True
+                    break
+                i = (i + 1) & mask
+        return new
 
     def _grow(self) -> None:
         old = self._table
@@ -478,13 +496,11 @@ def _route_dry(
                 write_rejected(cells, row=number, errors=draft)
                 continue
             external = draft.attributes.external_id
-            if external is not None and not seen_external.add(external):
+            if external is not None and not seen_external.add_each(external):
                 counts["duplicates"] += 1
                 continue
             email, phone = draft.contact.email, draft.contact.cell_phone
-            matched = (email is not None and email in seen_contacts) or (
-                phone is not None and phone in seen_contacts
-            )
+            matched = seen_contacts.has_any(email, phone)
             try:
                 result = route(
                     draft.attributes,
@@ -507,10 +523,7 @@ def _route_dry(
                     "organisation's unroutable setting",
                 )
                 continue
-            if email is not None:
-                seen_contacts.add(email)
-            if phone is not None:
-                seen_contacts.add(phone)
+            seen_contacts.add_each(email, phone)
             assignee = result.assignee_id
             if result.outcome is assigned and assignee is not None:
                 counts["assigned"] += 1
