@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from leadflow.errors import ConfigError, NotFound, PermissionDenied
+from leadflow.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from leadflow.events import AssignmentMethod
 from leadflow.model import CreditRating, LeadAttributes, License, LoanPurpose, Role
 from leadflow.routing import (
@@ -418,3 +418,11 @@ def test_any_number_of_sources_share_a_policy() -> None:
         state = result.state
         got.append(result.assignee_id)
     assert got == [1, 2, 1]
+
+
+def test_a_naive_now_is_refused_also_after_an_aware_one() -> None:
+    d = directory([member(i) for i in range(1, 4)], [WEST_RR])
+    assert route(lead(), "purchased_leads", d, RoutingState(), NOW).assigned
+    for naive in (NOW.replace(tzinfo=None), datetime(2026, 3, 10, 12)):
+        with pytest.raises(ValidationError, match=r"now.*timezone-aware"):
+            route(lead(), "purchased_leads", d, RoutingState(), naive)
