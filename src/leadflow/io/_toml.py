@@ -1,25 +1,41 @@
 """Helpers the TOML loaders share (:mod:`leadflow.io.playbooks`, :mod:`leadflow.io.orgconfig`).
 
-Plain checks for cattrs hooks, the way a value is shown in a message, and
-the dotted path of a problem (``policies[1].members[0].user``).
+Plain checks for cattrs hooks, the way a value is shown in a message, the
+dotted path of a problem (``policies[1].members[0].user``), and the walk
+that turns a cattrs structuring failure into one located message a problem.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from leadflow.errors import ValidationError
+from leadflow.stages.durations import parse_duration
 
 __all__ = [
     "BARE_KEY",
     "Invalid",
+    "PlainChecks",
+    "Problem",
+    "duration_hook",
     "join",
+    "plain_checks",
     "show",
     "structure_bool",
     "structure_int",
+    "structure_problems",
     "structure_str",
+    "unknown_key",
 ]
+
+#: Where a problem is (a dotted path; ``""`` for the top) and what it is.
+Problem = tuple[str, str]
 
 #: A key TOML lets one write without quotes.
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -29,13 +45,14 @@ class Invalid(ValueError):
     """A value of the wrong type or form; the message is shown as written."""
 
 
-def show(value: object) -> str:
-    """``value`` as a person who wrote TOML would recognise it."""
+def show(value: object, *, dates: bool = True) -> str:
+    """``value`` as a person who wrote TOML would recognise it (dates as Python shows them
+    when not ``dates``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, datetime):
+    if dates and isinstance(value, datetime):
         return f"the date and time {value.isoformat()}"
-    if isinstance(value, date):
+    if dates and isinstance(value, date):
         return f"the date {value.isoformat()}"
     if isinstance(value, str):
         return repr(value)
@@ -54,19 +71,118 @@ def join(path: str, key: str | int) -> str:
     return f"{path}.{part}" if path else part
 
 
-def structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise Invalid(f"expected a string, got {show(value)}")
-    return value
+class PlainChecks(NamedTuple):
+    """cattrs structure hooks for plain TOML values, refusing anything of another type."""
+
+    str: Callable[[Any, Any], str]
+    int: Callable[[Any, Any], int]
+    bool: Callable[[Any, Any], bool]
 
 
-def structure_int(value: Any, _: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"expected a whole number, got {show(value)}")
-    return value
+def plain_checks(display: Callable[[object], str] = show) -> PlainChecks:
+    """The plain hooks, naming a wrong value with ``display``."""
+
+    def structure_str(value: Any, _: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected a string, got {display(value)}")
+        return value
+
+    def structure_int(value: Any, _: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(f"expected a whole number, got {display(value)}")
+        return value
+
+    def structure_bool(value: Any, _: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid(f"expected true or false, got {display(value)}")
+        return value
+
+    return PlainChecks(structure_str, structure_int, structure_bool)
 
 
-def structure_bool(value: Any, _: Any) -> bool:
-    if not isinstance(value, bool):
-        raise Invalid(f"expected true or false, got {show(value)}")
-    return value
+structure_str, structure_int, structure_bool = plain_checks()
+
+
+def duration_hook(
+    examples: str, display: Callable[[object], str] = show
+) -> Callable[[Any, Any], timedelta]:
+    """A cattrs hook for a duration written as text (``examples``: how the message shows some)."""
+
+    def structure_duration(value: Any, _: Any) -> timedelta:
+        if not isinstance(value, str):
+            raise Invalid(f"expected a duration such as {examples}, got {display(value)}")
+        try:
+            return parse_duration(value)
+        except ValidationError as exc:
+            raise Invalid(f"{value!r} {exc.errors[0].message}") from None
+
+    return structure_duration
+
+
+def unknown_key(key: str, allowed: Sequence[str]) -> str:
+    """The message for a key that is not one of ``allowed``, with the closest if any."""
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+    return f"unknown key {key!r} (keys: {', '.join(allowed)})"
+
+
+def _same_name(cls: type[Any], name: str) -> str:
+    return name
+
+
+def _not_ours(exc: BaseException, path: str) -> list[Problem] | None:
+    return None
+
+
+def structure_problems(
+    exc: BaseException,
+    path: str,
+    *,
+    allowed_keys: Callable[[type[Any]], list[str]],
+    key_name: Callable[[type[Any], str], str] = _same_name,
+    own: Callable[[BaseException, str], list[Problem] | None] = _not_ours,
+) -> list[Problem]:
+    """One problem per failure in a cattrs structuring error ``exc`` of the value at ``path``.
+
+    Walks cattrs' exception groups down to each failing key or list item:
+    a missing required key, unknown keys (with ``allowed_keys`` of their
+    class), an :class:`Invalid` value. ``key_name`` gives the key a class's
+    field is written as (a renamed field); ``own`` reports the errors of the
+    loader's own kinds (``None``: not one of them). Anything else is shown
+    with its type.
+    """
+
+    def walk(exc: BaseException, path: str) -> list[Problem]:
+        problems: list[Problem] = []
+        if isinstance(exc, ClassValidationError):
+            attributed, others = exc.group_exceptions()
+            for sub, note in attributed:
+                key = key_name(exc.cl, note.name)
+                if type(sub) is KeyError and sub.args == (key,):
+                    problems.append((path, f"missing required key {key!r}"))
+                else:
+                    problems.extend(walk(sub, join(path, key)))
+            for sub in others:
+                problems.extend(walk(sub, path))
+            return problems
+        if isinstance(exc, IterableValidationError):
+            indexed, others = exc.group_exceptions()
+            for sub, index_note in indexed:
+                problems.extend(walk(sub, join(path, index_note.index)))
+            for sub in others:
+                problems.extend(walk(sub, path))
+            return problems
+        if isinstance(exc, BaseExceptionGroup):
+            return [p for sub in exc.exceptions for p in walk(sub, path)]
+        if isinstance(exc, ForbiddenExtraKeysError):
+            allowed = allowed_keys(exc.cl)
+            return [(path, unknown_key(key, allowed)) for key in sorted(exc.extra_fields)]
+        if isinstance(exc, Invalid):
+            return [(path, str(exc))]
+        found = own(exc, path)
+        if found is not None:
+            return found
+        return [(path, f"is invalid ({type(exc).__name__}: {exc})")]
+
+    return walk(exc, path)

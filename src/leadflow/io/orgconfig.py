@@ -60,8 +60,6 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 from cattrs.errors import (
-    ClassValidationError,
-    ForbiddenExtraKeysError,
     IterableValidationError,
     IterableValidationNote,
 )
@@ -69,11 +67,13 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from leadflow.errors import ConfigError, ValidationError
 from leadflow.io._toml import Invalid as _Invalid
+from leadflow.io._toml import duration_hook, structure_problems
 from leadflow.io._toml import join as _join
 from leadflow.io._toml import show as _show
 from leadflow.io._toml import structure_bool as _structure_bool
 from leadflow.io._toml import structure_int as _structure_int
 from leadflow.io._toml import structure_str as _structure_str
+from leadflow.io._toml import unknown_key as _unknown_key
 from leadflow.io.playbooks import load_playbook
 from leadflow.model import CreditRating, License, LoanPurpose, MatchScope, Role, Team, User
 from leadflow.org import OrgConfig, OrgSettings
@@ -554,35 +554,18 @@ _PLURAL = {"team": "teams", "policy": "policies", "source": "sources"}
 
 def _structure_problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
     """One ``(table path, message)`` per problem in a structuring failure ``exc`` at ``path``."""
-    if isinstance(exc, ClassValidationError):
-        attributed, others = exc.group_exceptions()
-        problems: list[tuple[str, str]] = []
-        for sub, note in attributed:
-            if type(sub) is KeyError and len(sub.args) == 1:  # a required key is missing
-                problems.append((path, f"missing required key {sub.args[0]!r}"))
-            else:
-                renamed = _RENAMED.get(exc.cl, {}).get(note.name, note.name)
-                problems.extend(_structure_problems(sub, _join(path, renamed)))
-        for sub in others:
-            problems.extend(_structure_problems(sub, path))
-        return problems
-    if isinstance(exc, IterableValidationError):
-        indexed, others = exc.group_exceptions()
-        problems = []
-        for sub, index_note in indexed:
-            problems.extend(_structure_problems(sub, _join(path, index_note.index)))
-        for sub in others:
-            problems.extend(_structure_problems(sub, path))
-        return problems
-    if isinstance(exc, BaseExceptionGroup):
-        return [p for sub in exc.exceptions for p in _structure_problems(sub, path)]
-    if isinstance(exc, ForbiddenExtraKeysError):
-        allowed = _allowed_keys(exc.cl)
-        return [(path, _unknown_key(key, allowed)) for key in sorted(exc.extra_fields)]
+    return structure_problems(
+        exc, path, allowed_keys=_allowed_keys, key_name=_key_name, own=_own_problems
+    )
+
+
+def _key_name(cls: type[Any], name: str) -> str:
+    return _RENAMED.get(cls, {}).get(name, name)
+
+
+def _own_problems(exc: BaseException, path: str) -> list[tuple[str, str]] | None:
     if isinstance(exc, _At):
         return [(_join(path, exc.key) if exc.key else path, exc.message)]
-    if isinstance(exc, _Invalid):
-        return [(path, str(exc))]
     if isinstance(exc, ConfigError):  # a model's own validation (a policy, a source...)
         return [(path, problem) for problem in exc.problems]
     if isinstance(exc, ValidationError):  # a model's field validator (a team's key)
@@ -590,19 +573,12 @@ def _structure_problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
             (_join(path, error.field), f"{_show(error.value)} {error.message}")
             for error in exc.errors
         ]
-    return [(path, f"is invalid ({type(exc).__name__}: {exc})")]
+    return None
 
 
 def _allowed_keys(cls: type[Any]) -> list[str]:
     renamed = _RENAMED.get(cls, {})
     return [renamed.get(f.name, f.name) for f in attrs.fields(cls) if f.init]
-
-
-def _unknown_key(key: str, allowed: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
-    return f"unknown key {key!r} (keys: {', '.join(allowed)})"
 
 
 # ---------------------------------------------------------------------- converter
@@ -682,13 +658,7 @@ def _structure_date(value: Any, _: Any) -> date:
         raise _Invalid(f"{value!r} is not a date: {exc}") from None
 
 
-def _structure_timedelta(value: Any, _: Any) -> timedelta:
-    if not isinstance(value, str):
-        raise _Invalid(f'expected a duration such as "5m" or "2h", got {_show(value)}')
-    try:
-        return parse_duration(value)
-    except ValidationError as exc:
-        raise _Invalid(f"{value!r} {exc.errors[0].message}") from None
+_structure_timedelta = duration_hook('"5m" or "2h"')
 
 
 def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:

@@ -20,7 +20,6 @@ Structuring is done by a private :mod:`cattrs` converter built once by
 
 from __future__ import annotations
 
-import difflib
 import enum
 import functools
 import os
@@ -37,14 +36,14 @@ import cattrs
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
-    ForbiddenExtraKeysError,
     IterableValidationError,
     IterableValidationNote,
 )
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
-from leadflow.errors import ConfigError, ValidationError
+from leadflow.errors import ConfigError
 from leadflow.io._toml import Invalid as _Invalid
+from leadflow.io._toml import duration_hook, plain_checks, show, structure_problems
 from leadflow.io._toml import join as _join
 from leadflow.stages.aging import (
     AgingRule,
@@ -54,7 +53,7 @@ from leadflow.stages.aging import (
     TouchRevives,
     Untouched,
 )
-from leadflow.stages.durations import format_duration, parse_duration
+from leadflow.stages.durations import format_duration
 from leadflow.stages.guards import (
     ApprovalWhileNew,
     Guard,
@@ -360,45 +359,12 @@ def _format(origin: str, problems: Iterable[tuple[str, str]]) -> list[str]:
 
 def _structure_problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
     """One ``(table path, message)`` per problem in a structuring failure ``exc`` at ``path``."""
-    if isinstance(exc, ClassValidationError):
-        attributed, others = exc.group_exceptions()
-        problems: list[tuple[str, str]] = []
-        for sub, attribute_note in attributed:
-            if type(sub) is KeyError and sub.args == (attribute_note.name,):
-                problems.append((path, f"missing required key {attribute_note.name!r}"))
-            else:
-                problems.extend(_structure_problems(sub, _join(path, attribute_note.name)))
-        for sub in others:
-            problems.extend(_structure_problems(sub, path))
-        return problems
-    if isinstance(exc, IterableValidationError):
-        indexed, others = exc.group_exceptions()
-        problems = []
-        for sub, index_note in indexed:
-            problems.extend(_structure_problems(sub, _join(path, index_note.index)))
-        for sub in others:
-            problems.extend(_structure_problems(sub, path))
-        return problems
-    if isinstance(exc, BaseExceptionGroup):
-        return [p for sub in exc.exceptions for p in _structure_problems(sub, path)]
-    if isinstance(exc, ForbiddenExtraKeysError):
-        allowed = _allowed_keys(exc.cl)
-        return [(path, _unknown_key(key, allowed)) for key in sorted(exc.extra_fields)]
-    if isinstance(exc, _Invalid):
-        return [(path, str(exc))]
-    return [(path, f"is invalid ({type(exc).__name__}: {exc})")]
+    return structure_problems(exc, path, allowed_keys=_allowed_keys)
 
 
 def _allowed_keys(cls: type[Any]) -> list[str]:
     keys = [f.name for f in attrs.fields(cls) if f.init]
     return ["type", *keys] if cls in _TAGS else keys
-
-
-def _unknown_key(key: str, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
-    return f"unknown key {key!r} (keys: {', '.join(allowed)})"
 
 
 # ---------------------------------------------------------------------- converter
@@ -446,13 +412,10 @@ def _make_converter() -> cattrs.Converter:
     return converter
 
 
-def _structure_timedelta(value: Any, _: Any) -> timedelta:
-    if not isinstance(value, str):
-        raise _Invalid(f'expected a duration such as "48h" or "7 days", got {_show(value)}')
-    try:
-        return parse_duration(value)
-    except ValidationError as exc:
-        raise _Invalid(f"{value!r} {exc.errors[0].message}") from None
+#: Values are shown as :func:`leadflow.io._toml.show` does, but dates as Python does.
+_show = functools.partial(show, dates=False)
+_structure_str, _structure_int, _structure_bool = plain_checks(_show)
+_structure_timedelta = duration_hook('"48h" or "7 days"', _show)
 
 
 def _structure_fraction(value: Any, _: Any) -> Fraction:
@@ -596,35 +559,4 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    return value
-
-
-def _show(value: object) -> str:
-    """``value`` as a person who wrote TOML would recognise it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
-
-
-def _structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(f"expected a string, got {_show(value)}")
-    return value
-
-
-def _structure_int(value: Any, _: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Invalid(f"expected a whole number, got {_show(value)}")
-    return value
-
-
-def _structure_bool(value: Any, _: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"expected true or false, got {_show(value)}")
     return value
