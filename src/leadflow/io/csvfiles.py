@@ -398,7 +398,7 @@ class LeadFile:
                                 number += 1
                                 numbers.append(number)
                                 rows.append(cells)
-                                if len(rows) >= size:
+                                if len(rows) + len(problems) >= size:
                                     yield RowBatch(numbers, rows, problems)
                                     numbers, rows, problems = [], [], []
                                 continue
