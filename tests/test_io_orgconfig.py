@@ -958,7 +958,7 @@ def member_filters(draw: st.DrawFn) -> MemberFilters:
     periods = draw(st.lists(st.sampled_from(Period), unique=True, max_size=3))
     return MemberFilters(
         states=draw(st.frozensets(st.sampled_from(sorted(USPS_STATES)), max_size=3)),
-        zips=draw(st.frozensets(st.from_regex(r"\d{3}|\d{5}", fullmatch=True), max_size=2)),
+        zips=draw(st.frozensets(st.from_regex(r"[0-9]{3}|[0-9]{5}", fullmatch=True), max_size=2)),
         loan_purposes=draw(st.frozensets(st.sampled_from(LoanPurpose), max_size=3)),
         credit_ratings=draw(st.frozensets(st.sampled_from(CreditRating), max_size=2)),
         require_license=draw(st.booleans()),

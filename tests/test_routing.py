@@ -394,6 +394,14 @@ def test_configuration_errors_name_the_entry() -> None:
             teams=("w",),
             members=(PolicyMember(user_id=4, filters=MemberFilters(states=frozenset({"XX"}))),),
         )
+    for zips in ("7500", "\u0667\u0665\u0660", "\uff17\uff15\uff10\uff10\uff11"):  # 0-9 only
+        with pytest.raises(ConfigError, match="is not 5 digits or a 3-digit prefix"):
+            RoutingPolicy(
+                key="p",
+                name="P",
+                teams=("w",),
+                members=(PolicyMember(user_id=4, filters=MemberFilters(zips=frozenset({zips}))),),
+            )
     with pytest.raises(ConfigError) as info:
         directory(
             [member(1)],

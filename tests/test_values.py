@@ -130,6 +130,8 @@ def test_money_accepts_dollar_signs_and_thousands_separators(raw: str, expected:
         ("NaN", "not an amount"),
         ("ten", "not an amount"),
         ("9999999999999", "too large"),
+        ("\u0662\u0665\u0660\u0660\u0660\u0660", "digits as 0-9"),  # Arabic-Indic 250000
+        ("$\uff12\uff15\uff10,\uff10\uff10\uff10", "digits as 0-9"),  # full-width
     ],
 )
 def test_bad_money_is_refused(raw: str, says: str) -> None:
@@ -156,6 +158,21 @@ def test_zip_keeps_leading_zeros_and_cuts_zip_plus_4() -> None:
     for bad in ("ABCDE", "123456", "12345-12"):
         with pytest.raises(BadValue, match="ZIP"):
             parse_zip(bad)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u0667\u0665\u0660\u0660\u0661",  # Arabic-Indic 75001
+        "\uff17\uff15\uff10\uff10\uff11",  # full-width 75001
+        "7500\u0661",  # one digit that is not 0-9
+        "75001-\uff11\uff12\uff13\uff14",  # in the +4 part only
+    ],
+)
+def test_zip_digits_other_than_0_to_9_are_refused(raw: str) -> None:
+    # a ZIP is kept as text and compared with ZIP filters: it must be 0-9
+    with pytest.raises(BadValue, match="digits as 0-9"):
+        parse_zip(raw)
 
 
 def test_text_refuses_control_characters_line_breaks_and_length() -> None:

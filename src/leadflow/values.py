@@ -158,9 +158,20 @@ def parse_phone(raw: str) -> str:
 
 # --------------------------------------------------------------------------- money
 
+
+def _other_digits(raw: str) -> bool:
+    """Whether ``raw`` has digits other than 0-9 (Arabic-Indic, full-width, ...).
+
+    Numbers are read in ASCII digits only, as phone numbers and dates are: a
+    ZIP code is kept as text and compared with ZIP filters, so ``７５００１``
+    must not pass for ``75001``.
+    """
+    return not raw.isascii() and any(ch.isdigit() for ch in raw)
+
+
 #: The largest amount accepted (just under a trillion).
 MAX_MONEY = Decimal("999999999999.99")
-_MONEY = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?")
+_MONEY = re.compile(r"\$?\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]*))?")
 _CENT = Decimal("0.01")
 
 
@@ -176,6 +187,8 @@ def parse_money(raw: str) -> Decimal:
         raise BadValue("must not be negative")
     match = _MONEY.fullmatch(raw)
     if match is None:
+        if _other_digits(raw):
+            raise BadValue("is not an amount: write its digits as 0-9")
         if "," in raw:
             raise BadValue("is not an amount: misplaced thousands separator")
         raise BadValue(
@@ -226,7 +239,7 @@ def parse_state(raw: str) -> str:
     raise BadValue("is not a US state: use its two-letter USPS code (e.g. TX)")
 
 
-_ZIP = re.compile(r"(\d{5})(?:-?\d{4})?")
+_ZIP = re.compile(r"([0-9]{5})(?:-?[0-9]{4})?")
 
 
 def parse_zip(raw: str) -> str:
@@ -239,6 +252,8 @@ def parse_zip(raw: str) -> str:
             f"is not a ZIP code: it has {len(raw)} digits, a ZIP has 5 "
             "(a spreadsheet may have dropped leading zeros)"
         )
+    if _other_digits(raw):
+        raise BadValue("is not a ZIP code: write its digits as 0-9")
     raise BadValue("is not a ZIP code: use 5 digits (ZIP+4 like 12345-6789 is accepted)")
 
 

@@ -115,7 +115,7 @@ class VolumeCap:
             raise ConfigError(f"volume cap count must be 0 or more, not {self.count}")
 
 
-_ZIP_FILTER = re.compile(r"\d{3}|\d{5}")
+_ZIP_FILTER = re.compile(r"[0-9]{3}|[0-9]{5}")
 
 
 @attrs.frozen(kw_only=True)
