@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from leadflow.desk import LeadDesk
+from leadflow.stages import lead_management
+from leadflow.storage.sqlite import SQLiteStore
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -42,3 +48,35 @@ def test_the_sqlite_floor_script_inserts_with_and_without_indexes(
     assert lines[1].startswith("  email + phone indexes: ")
     assert lines[2].startswith("  no index: ")
     assert all(len(line.split("by tenth: ")[1].split()) == 10 for line in lines[1:])
+
+
+def test_the_store_benchmark_measures_sqlites_share_on_the_rows_the_import_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = _load("bench_store")
+    bench.bench_import(1200, 500)
+    lines = capsys.readouterr().out.splitlines()
+    assert "assigned=1200" in lines[1]
+    assert lines[2].startswith("  re-import: ")
+    assert "1,200 duplicates, 0 new" in lines[2]
+    assert lines[3].startswith("  SQLite's share: ")
+    assert "in 3 transactions" in lines[3]
+
+    # the copy holds every row the import stored, table by table
+    for name in ("stored.db", "fresh.db"):
+        store = SQLiteStore(tmp_path / name)
+        LeadDesk.configure(store, bench.config(), actor=None)
+        if name == "stored.db":
+            desk = LeadDesk(store, playbook=lead_management(), clock=lambda: bench.T0)
+            desk.import_rows(bench.rows(700), source="purchased_leads", actor=1, chunk_size=300)
+        store.close()
+    assert bench.sqlite_share(tmp_path / "stored.db", tmp_path / "fresh.db", 3) > 0
+
+    def counts(name: str) -> list[int]:
+        with closing(sqlite3.connect(tmp_path / name)) as connection:
+            return [
+                connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in bench.IMPORTED_TABLES
+            ]
+
+    assert counts("fresh.db") == counts("stored.db") == [700, 700, 1400, 0, 700]
