@@ -156,9 +156,6 @@ def parse_phone(raw: str) -> str:
     return "+1" + national
 
 
-# --------------------------------------------------------------------------- money
-
-
 def _other_digits(raw: str) -> bool:
     """Whether ``raw`` has digits other than 0-9 (Arabic-Indic, full-width, ...).
 
@@ -168,6 +165,8 @@ def _other_digits(raw: str) -> bool:
     """
     return not raw.isascii() and any(ch.isdigit() for ch in raw)
 
+
+# --------------------------------------------------------------------------- money
 
 #: The largest amount accepted (just under a trillion).
 MAX_MONEY = Decimal("999999999999.99")
