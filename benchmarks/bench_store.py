@@ -9,7 +9,7 @@ file through LeadDesk.import_rows, routed by a 50-member round-robin policy
 (every member with state and purpose filters), then the same rows again
 (all duplicates). Then SQLite's own share: the rows the import stored are
 copied into a fresh store file by ``INSERT ... SELECT``, chunk by chunk in
-transactions of the import's size, with the store's settings -- the same
+transactions of the import's size, on a connection the store opened -- the same
 pages, indexes and commits with no Python per row.
 
 advance: a call-log store of N leads, all scheduled far ahead except 10 that
@@ -19,7 +19,6 @@ are due; LeadDesk.advance() is timed and the leads it changed are counted.
 from __future__ import annotations
 
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ from leadflow.org import OrgConfig, OrgSettings
 from leadflow.queue import next_change_at
 from leadflow.routing import LeadSource, MemberFilters, PolicyMember, RoutingPolicy
 from leadflow.stages import call_log, lead_management, schedule_follow_up
-from leadflow.storage.sqlite import DEFAULT_CACHE_MB, SQLiteStore
+from leadflow.storage.sqlite import SQLiteStore
 
 T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 STATES = ["TX", "OK", "CA", "NY", "FL", "IL", "WA", "CO", "GA", "AZ"]
@@ -128,14 +127,8 @@ def sqlite_share(stored: Path, fresh: Path, chunks: int) -> float:
     into ``chunks`` slices by rowid, and slice k of every table is copied in
     one transaction, as the import's chunk k wrote them.
     """
-    connection = sqlite3.connect(fresh, isolation_level=None)
-    for setting in (
-        "PRAGMA journal_mode = WAL",
-        "PRAGMA synchronous = NORMAL",
-        f"PRAGMA cache_size = {-1024 * DEFAULT_CACHE_MB}",
-        "PRAGMA wal_autocheckpoint = 10000",
-    ):
-        connection.execute(setting)
+    store = SQLiteStore(fresh)
+    connection = store._connection()  # opened with the store's own settings
     connection.execute("ATTACH DATABASE ? AS src", (str(stored),))
     ranges = {}
     for table in IMPORTED_TABLES:
@@ -155,7 +148,8 @@ def sqlite_share(stored: Path, fresh: Path, chunks: int) -> float:
             )
         connection.execute("COMMIT")
     seconds = time.perf_counter() - start
-    connection.close()
+    connection.execute("DETACH DATABASE src")
+    store.close()
     return seconds
 
 
