@@ -8,6 +8,7 @@ failure a caller handles differently:
 :class:`ValidationError`  input was wrong; carries every :class:`FieldError`
 :class:`PermissionDenied` the acting user may not do this (yet)
 :class:`NotFound`         a lead, contact, user, source... does not exist
+:class:`AmbiguousId`      (a NotFound) a lead id prefix fits more than one lead
 :class:`Conflict`         someone else changed or holds it first
 :class:`ConfigError`      a playbook, policy or org config is inconsistent
 ========================  ===============================================
@@ -20,10 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from uuid import UUID
 
 import attrs
 
 __all__ = [
+    "AmbiguousId",
     "ConfigError",
     "Conflict",
     "FieldError",
@@ -35,6 +38,8 @@ __all__ = [
 ]
 
 _MAX_SHOWN_VALUE = 60
+#: How many of its matches an :class:`AmbiguousId` message lists before "and N more".
+_MAX_SHOWN_MATCHES = 10
 
 
 def show_value(value: object) -> str:
@@ -107,6 +112,35 @@ class PermissionDenied(LeadflowError):
 
 class NotFound(LeadflowError):
     """A referenced lead, contact, user, team, source or policy does not exist."""
+
+
+class AmbiguousId(NotFound):
+    """A lead id given by a prefix fits more than one lead, so no one lead is found.
+
+    ``prefix`` is the prefix as looked up, ``matches`` the ids of the leads it
+    fits, ascending (at least two). The message lists the first ten and says
+    how many more were given, so the user can type a longer prefix.
+    """
+
+    prefix: str
+    matches: tuple[UUID, ...]
+
+    def __init__(self, prefix: str, matches: Iterable[UUID]) -> None:
+        self.prefix = prefix
+        self.matches = tuple(matches)
+        if len(self.matches) < 2:
+            raise ValueError("an AmbiguousId needs at least two matches")
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        shown = ", ".join(str(lead_id) for lead_id in self.matches[:_MAX_SHOWN_MATCHES])
+        more = len(self.matches) - _MAX_SHOWN_MATCHES
+        if more > 0:
+            shown += f" and {more} more"
+        return (
+            f"lead id {show_value(self.prefix)} is ambiguous: the ids of {len(self.matches)} "
+            f"leads start with it ({shown}); give more of the id"
+        )
 
 
 class Conflict(LeadflowError):
