@@ -8,7 +8,10 @@ commit. Events are plain frozen values: they do no I/O and know no format.
 Every event carries who did it (``actor``: a user id, or ``None`` for the
 system -- routing, aging, an automation), on whose behalf (``via``: the user
 acting for someone else, as in the seed's "By Daniel via Jason") and when
-(``at``, timezone-aware). Lead events carry the ``lead_id``; a note may be
+(``at``, timezone-aware), and through which interface the command came
+(``interface``: the command line or a host's code; ``None`` in activity
+recorded before interfaces were). ``actor`` ``None`` is the organisation's
+system actor (DESIGN D12), shown as "System". Lead events carry the ``lead_id``; a note may be
 tied to a lead or only to the contact.
 
 Each class has a stable ``kind`` (``"lead_stage_changed"``), used as the type
@@ -27,7 +30,7 @@ from uuid import UUID
 import attrs
 
 from leadflow.errors import FieldError, ValidationError, require_aware
-from leadflow.model import FollowUp, FollowUpStatus, Lead, Origin, StageChange
+from leadflow.model import FollowUp, FollowUpStatus, Interface, Lead, Origin, StageChange
 
 __all__ = [
     "EVENT_TYPES",
@@ -81,7 +84,7 @@ class AssignmentMethod(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class Event:
-    """Base of every activity. ``actor`` ``None`` means the system did it."""
+    """Base of every activity. ``actor`` ``None`` means the system actor did it."""
 
     kind: ClassVar[str] = "event"
     label: ClassVar[str] = "Event"
@@ -89,6 +92,8 @@ class Event:
     at: datetime = attrs.field(validator=_aware)
     actor: int | None
     via: int | None = None
+    #: How the command that wrote it came in (the desk stamps it when storing).
+    interface: Interface | None = None
 
     def describe(self) -> str:
         """One line for a person: what happened, without who and when."""

@@ -34,7 +34,9 @@ __all__ = [
     "EVENT_DURATIONS",
     "EVENT_SUBJECTS",
     "KEY_PATTERN",
+    "SYSTEM",
     "TASK_SUBJECTS",
+    "Actor",
     "Contact",
     "ContactDetails",
     "CreditRating",
@@ -43,6 +45,7 @@ __all__ = [
     "FollowUpKind",
     "FollowUpStatus",
     "FollowUpSubject",
+    "Interface",
     "Lead",
     "LeadAttributes",
     "License",
@@ -55,6 +58,7 @@ __all__ = [
     "PropertyType",
     "Role",
     "StageChange",
+    "SystemActor",
     "Team",
     "User",
     "YesNoUnknown",
@@ -608,3 +612,56 @@ class User:
         if self.started_on is None:
             return None
         return (today - self.started_on).days
+
+
+class Interface(enum.StrEnum):
+    """How a command reached leadflow: the ``leadflow`` command line or a host's code."""
+
+    API = "api"
+    CLI = "cli"
+
+
+@attrs.frozen
+class SystemActor:
+    """The organisation's system actor (DESIGN D12): batch and administrative work.
+
+    Imports, sweeps, exception handling and configuration changes that no
+    person asked for by name run as the system actor. It may do what an
+    admin may, but it is not a user: it has no row in the configuration, is
+    never a routing candidate, counts in no cap or report column, and the
+    activity it writes has ``actor`` ``None`` (shown as "System"). A
+    person's own work (logging a call, moving a stage, claiming, follow-ups,
+    a queue) always names the user.
+
+    It has the attributes of a :class:`User` that permission checks read,
+    so a rule that takes "who acts" takes either.
+    """
+
+    #: Events written by the system actor carry no user id.
+    user_id: None = attrs.field(default=None, init=False)
+    first_name: str = attrs.field(default="System", init=False)
+    last_name: str = attrs.field(default="", init=False)
+    active: bool = attrs.field(default=True, init=False)
+
+    @property
+    def name(self) -> str:
+        return "System"
+
+    @property
+    def is_admin(self) -> bool:
+        return True
+
+    def has_permission(self, permission: str) -> bool:
+        """Every permission an admin's work needs."""
+        return True
+
+    def __str__(self) -> str:
+        return "System"
+
+
+#: The system actor. ``LeadDesk`` methods for batch and administrative work
+#: default to it; see :class:`SystemActor`.
+SYSTEM = SystemActor()
+
+#: Who does a command: a user of the organisation, or its system actor.
+Actor = User | SystemActor

@@ -7,6 +7,7 @@ builds its routing :class:`~leadflow.routing.Directory` from it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
 
 import attrs
@@ -16,7 +17,7 @@ from leadflow.model import MatchScope, Team, User
 from leadflow.routing.config import DEFAULT_CAP, LeadSource, RoutingPolicy, Unroutable
 from leadflow.routing.directory import Directory
 
-__all__ = ["OrgConfig", "OrgSettings"]
+__all__ = ["OrgConfig", "OrgSettings", "config_changes"]
 
 
 @attrs.frozen(kw_only=True)
@@ -71,3 +72,64 @@ class OrgConfig:
             if user.user_id == user_id:
                 return user
         raise NotFound(f"user {user_id} does not exist")
+
+
+def _fields_changed(old: attrs.AttrsInstance, new: attrs.AttrsInstance) -> list[str]:
+    return [
+        field.name
+        for field in attrs.fields(type(old))
+        if getattr(old, field.name) != getattr(new, field.name)
+    ]
+
+
+def _keyed_changes(
+    kind: str, old: Mapping[str, attrs.AttrsInstance], new: Mapping[str, attrs.AttrsInstance]
+) -> list[str]:
+    lines = [f"{kind} {key} added" for key in new if key not in old]
+    lines += [f"{kind} {key} removed" for key in old if key not in new]
+    for key, value in new.items():
+        before = old.get(key)
+        if before is not None and before != value:
+            lines.append(f"{kind} {key} changed: {', '.join(_fields_changed(before, value))}")
+    return lines
+
+
+def config_changes(old: OrgConfig, new: OrgConfig) -> list[str]:
+    """What changes from ``old`` to ``new``, one line a change, for the configuration log.
+
+    Users are added, removed, deactivated, re-activated, renamed or
+    otherwise changed (the fields named); teams, policies and sources are
+    added, removed or changed; settings name their old and new values.
+    """
+    lines: list[str] = []
+    before = {u.user_id: u for u in old.users}
+    after = {u.user_id: u for u in new.users}
+    for user_id, user in after.items():
+        was = before.get(user_id)
+        if was is None:
+            lines.append(f"user {user_id} ({user.name}) added")
+            continue
+        if was.active and not user.active:
+            lines.append(f"user {user_id} ({user.name}) deactivated")
+        elif user.active and not was.active:
+            lines.append(f"user {user_id} ({user.name}) re-activated")
+        if was.name != user.name:
+            lines.append(f"user {user_id} renamed {was.name!r} -> {user.name!r}")
+        rest = [
+            f for f in _fields_changed(was, user) if f not in ("active", "first_name", "last_name")
+        ]
+        if rest:
+            lines.append(f"user {user_id} ({user.name}) changed: {', '.join(rest)}")
+    lines += [f"user {uid} ({u.name}) removed" for uid, u in before.items() if uid not in after]
+    lines += _keyed_changes("team", {t.key: t for t in old.teams}, {t.key: t for t in new.teams})
+    lines += _keyed_changes(
+        "policy", {p.key: p for p in old.policies}, {p.key: p for p in new.policies}
+    )
+    lines += _keyed_changes(
+        "source", {s.key: s for s in old.sources}, {s.key: s for s in new.sources}
+    )
+    for name in _fields_changed(old.settings, new.settings):
+        lines.append(
+            f"setting {name}: {getattr(old.settings, name)!s} -> {getattr(new.settings, name)!s}"
+        )
+    return lines

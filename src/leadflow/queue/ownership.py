@@ -32,7 +32,7 @@ from leadflow.events import (
     Released,
     apply_events,
 )
-from leadflow.model import Lead, User
+from leadflow.model import Actor, Lead, User
 from leadflow.stages.playbook import Playbook
 from leadflow.stages.transitions import Transition
 
@@ -129,7 +129,7 @@ def assign(
     playbook: Playbook,
     lead: Lead,
     assignee: User,
-    actor: User,
+    actor: Actor,
     now: datetime,
     *,
     method: AssignmentMethod = AssignmentMethod.MANUAL,
@@ -138,18 +138,18 @@ def assign(
 ) -> Transition:
     """Assign ``lead`` to ``assignee``: Lead Assigned, or Lead Reassigned if it had one.
 
-    An admin may assign to any active user. Anyone else may only assign to
-    themselves, which is a claim. Assigning to the current assignee changes
-    nothing.
+    An admin (or the system actor) may assign to any active user. Anyone
+    else may only assign to themselves, which is a claim. Assigning to the
+    current assignee changes nothing.
     """
     _check_workable(playbook, lead, "assigned")
     _check_active(assignee)
-    if not actor.is_admin and assignee.user_id != actor.user_id:
-        raise PermissionDenied(
-            f"user {actor.user_id} may assign leads only to themselves; "
-            "an admin may assign them to anyone"
-        )
-    if not actor.is_admin:
+    if isinstance(actor, User) and not actor.is_admin:
+        if assignee.user_id != actor.user_id:
+            raise PermissionDenied(
+                f"user {actor.user_id} may assign leads only to themselves; "
+                "an admin may assign them to anyone"
+            )
         return claim(playbook, lead, actor, now, via=via)
     if lead.assignee_id == assignee.user_id:
         return Transition(lead, ())

@@ -554,6 +554,7 @@ def _contact_json(contact: Contact) -> str:
 def _lead_created_json(e: LeadCreated) -> str:
     return (
         f'{{"at":"{_iso(e.at)}","actor":{_int_text(e.actor)},"via":{_int_text(e.via)},'
+        f'"interface":{_str_text(e.interface)},'
         f'"lead_id":"{_uuid_text(e.lead_id)}","contact_id":"{_uuid_text(e.contact_id)}",'
         f'"source":{_quote(e.source)},"origin":{_quote(e.origin)},"stage":{_quote(e.stage)}}}'
     )
@@ -562,6 +563,7 @@ def _lead_created_json(e: LeadCreated) -> str:
 def _lead_assigned_json(e: LeadAssigned) -> str:
     return (
         f'{{"at":"{_iso(e.at)}","actor":{_int_text(e.actor)},"via":{_int_text(e.via)},'
+        f'"interface":{_str_text(e.interface)},'
         f'"lead_id":"{_uuid_text(e.lead_id)}","assignee_id":{int.__repr__(e.assignee_id)},'
         f'"method":{_quote(e.method)},"policy":{_str_text(e.policy)}}}'
     )
