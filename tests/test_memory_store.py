@@ -112,6 +112,10 @@ class _LoggingUnitOfWork:
         self._calls.append("leads_of_contact")
         return self._inner.leads_of_contact(contact_id)
 
+    def lead_ids_with_prefix(self, prefix: str, *, limit: int) -> list[UUID]:
+        self._calls.append("lead_ids_with_prefix")
+        return self._inner.lead_ids_with_prefix(prefix, limit=limit)
+
     def count_leads(self) -> int:
         self._calls.append("count_leads")
         return self._inner.count_leads()

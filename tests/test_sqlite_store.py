@@ -213,6 +213,14 @@ def test_the_queries_use_their_indexes(store: SQLiteStore) -> None:
     assert "USING INDEX leads_contact_seq" in of_contact
     assert "USING INDEX leads_contact " in of_contact + " "
     assert "SCAN leads" not in of_contact
+    by_prefix = plan(
+        "SELECT lead_id FROM leads WHERE lead_id >= ? AND lead_id <= ? ORDER BY lead_id LIMIT ?",
+        "0190abcd-0000-0000-0000-000000000000",
+        "0190abcd-ffff-ffff-ffff-ffffffffffff",
+        10,
+    )
+    assert "SEARCH leads USING COVERING INDEX sqlite_autoindex_leads_1" in by_prefix
+    assert "TEMP B-TREE" not in by_prefix
 
 
 def test_a_version_1_file_is_migrated_and_reads_back_the_same(db: Path) -> None:

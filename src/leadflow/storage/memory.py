@@ -35,7 +35,7 @@ from leadflow.model import Contact, Lead, with_version
 from leadflow.org import OrgConfig
 from leadflow.routing.engine import PolicyCursor
 from leadflow.routing.exceptions import ExceptionRecord
-from leadflow.storage.protocol import OutboxMessage, OutboxStatus, UnitOfWork
+from leadflow.storage.protocol import OutboxMessage, OutboxStatus, UnitOfWork, lead_id_range
 
 __all__ = ["MemoryStore"]
 
@@ -407,6 +407,24 @@ class _MemoryUnitOfWork:
         data = self._check()
         leads = [data.leads[lead_id][0] for lead_id in data.by_contact.get(contact_id, ())]
         return sorted(leads, key=lambda lead: (lead.created_at, lead.lead_id))
+
+    def lead_ids_with_prefix(self, prefix: str, *, limit: int) -> list[UUID]:
+        """The ids of stored leads whose canonical text starts with ``prefix``, ascending,
+        at most ``limit``; see :meth:`leadflow.storage.UnitOfWork.lead_ids_with_prefix`.
+
+        A whole id is one dict lookup; a shorter prefix compares every stored id
+        with the prefix's range as numbers (no index: this store keeps no sorted
+        ids, so writes stay as cheap as they are).
+        """
+        data = self._check()
+        bounds = lead_id_range(prefix)
+        if bounds is None or limit <= 0:
+            return []
+        first, last = bounds
+        if first == last:
+            return [first] if first in data.leads else []
+        low, high = first.int, last.int
+        return sorted(lead_id for lead_id in data.leads if low <= lead_id.int <= high)[:limit]
 
     def count_leads(self) -> int:
         """How many leads are stored."""

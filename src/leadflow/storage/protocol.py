@@ -45,11 +45,54 @@ from leadflow.org import OrgConfig
 from leadflow.routing.engine import PolicyCursor
 from leadflow.routing.exceptions import ExceptionRecord
 
-__all__ = ["AUTOMATION_KIND", "OutboxMessage", "OutboxStatus", "Store", "UnitOfWork"]
+__all__ = [
+    "AUTOMATION_KIND",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Store",
+    "UnitOfWork",
+    "lead_id_range",
+]
 
 #: The outbox kind of automation jobs (:mod:`leadflow.jobs`): entries the desk runs
 #: itself, which notification delivery leaves alone. Every other kind is a mail.
 AUTOMATION_KIND = "automation"
+
+
+#: The canonical text of a UUID, ``str(uuid)``: ``h`` a lower-case hex digit.
+_CANONICAL = "hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh"
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def lead_id_range(prefix: str) -> tuple[UUID, UUID] | None:
+    """The lowest and the highest id whose canonical text starts with ``prefix``.
+
+    ``None`` when no id's canonical text (``str(uuid)``: lower-case hex digits,
+    dashes at positions 8, 13, 18 and 23) can start with ``prefix``: a
+    character out of place, upper-case hex, ``%``, ``_``, a prefix longer than
+    36 characters. An empty prefix gives the whole range; a whole id gives
+    ``(id, id)``.
+
+    Ids sort as their canonical texts do (same width, dashes in the same
+    places, hex digits in ASCII order), so the ids a prefix fits are exactly
+    those from the first to the last of the range: a store finds them with one
+    range query on its sorted ids, as text (``str(low) <= lead_id <=
+    str(high)``) or as 128-bit numbers, never with a pattern.
+    """
+    if len(prefix) > len(_CANONICAL):
+        return None
+    digits: list[str] = []
+    for char, shape in zip(prefix, _CANONICAL, strict=False):
+        if shape == "-":
+            if char != "-":
+                return None
+        elif char in _HEX_DIGITS:
+            digits.append(char)
+        else:
+            return None
+    free_bits = 4 * (32 - len(digits))
+    low = int("".join(digits) or "0", 16) << free_bits
+    return UUID(int=low), UUID(int=low | ((1 << free_bits) - 1))
 
 
 class OutboxStatus(enum.StrEnum):
@@ -166,6 +209,27 @@ class UnitOfWork(Protocol):
 
     def leads_of_contact(self, contact_id: UUID) -> list[Lead]:
         """The contact's leads, oldest first; empty if none."""
+        ...
+
+    def lead_ids_with_prefix(self, prefix: str, *, limit: int) -> list[UUID]:
+        """The ids of stored leads whose canonical text starts with ``prefix``, ascending.
+
+        The canonical text of an id is ``str(lead_id)``: 36 characters, lower-case
+        hex digits with dashes at positions 8, 13, 18 and 23
+        (``0190f3a2-7c41-7d2e-9b1a-4c5d6e7f8a9b``). ``prefix`` is compared with it
+        as given, character by character: normalising what a user typed
+        (lower-casing it) and requiring a minimum length are the caller's job.
+        At most ``limit`` ids are returned, the lowest ones; a ``limit`` of 0 or
+        less gives an empty list.
+
+        A prefix that is a whole id gives that id if it is stored; an empty
+        prefix fits every id. No stored lead fitting the prefix gives an empty
+        list, never an error. ``%``, ``_`` and every other character are
+        literal, never wildcards: a prefix no canonical text can start with
+        (upper-case hex, a dash out of place, more than 36 characters) fits no
+        id. :func:`lead_id_range` gives the range of ids a prefix fits, so a
+        store answers with one range query on its index of ids.
+        """
         ...
 
     def count_leads(self) -> int:

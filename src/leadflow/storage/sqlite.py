@@ -77,7 +77,7 @@ from leadflow.storage.codec import (
     message_to_json,
     uuid_text,
 )
-from leadflow.storage.protocol import OutboxMessage, OutboxStatus
+from leadflow.storage.protocol import OutboxMessage, OutboxStatus, lead_id_range
 
 if TYPE_CHECKING:
     from leadflow.storage.protocol import Store, UnitOfWork
@@ -587,6 +587,23 @@ class SQLiteUnitOfWork:
             " OR (contact_seq IS NULL AND contact_id = ?1) ORDER BY created_at, lead_id",
             (uuid_text(contact_id),),
         )
+
+    def lead_ids_with_prefix(self, prefix: str, *, limit: int) -> list[UUID]:
+        """The ids of stored leads whose canonical text starts with ``prefix``, ascending,
+        at most ``limit``; see :meth:`leadflow.storage.UnitOfWork.lead_ids_with_prefix`.
+
+        One range search on the primary key's index (``lead_id`` holds the
+        canonical text, whose order is the ids' order), never a ``LIKE``.
+        """
+        bounds = lead_id_range(prefix)
+        if bounds is None or limit <= 0:
+            return []
+        rows = self._execute(
+            "SELECT lead_id FROM leads WHERE lead_id >= ? AND lead_id <= ?"
+            " ORDER BY lead_id LIMIT ?",
+            (str(bounds[0]), str(bounds[1]), limit),
+        )
+        return [UUID(lead_id) for (lead_id,) in rows]
 
     def count_leads(self) -> int:
         """How many leads are stored."""

@@ -32,8 +32,8 @@ and so should a host's own adapter. The tests use only the protocol of
   nothing;
 * uniqueness: duplicate lead, contact and message ids and a duplicate
   (source, external id) are a ``Conflict`` whose message names the key;
-* every query, exactly as the protocol's docstrings say; ``NotFound`` for a
-  missing record;
+* every query, exactly as the protocol's docstrings say (lead ids by prefix
+  with ``%`` and ``_`` taken literally); ``NotFound`` for a missing record;
 * values, not rows: any lead, contact, event, record, message and
   configuration reads back equal to what was written (with hypothesis for
   leads and contacts).
@@ -1142,6 +1142,126 @@ class StoreContract:
             for lead in leads:
                 uow.add_lead(lead, next_change_at=None)
         assert run(store, lambda uow: uow.count_leads()) == 3
+
+    # ------------------------------------------------------------------ lead ids by prefix
+
+    def _add_ids(self, uow: UnitOfWork, *texts: str) -> list[UUID]:
+        """Store a lead under each of these ids; their UUIDs, in the order given."""
+        ids = [UUID(text) for text in texts]
+        uow.add_leads([(attrs.evolve(make_lead(), lead_id=lead_id), None) for lead_id in ids])
+        return ids
+
+    def test_a_prefix_no_lead_has_gives_no_ids(self, store: Store) -> None:
+        assert run(store, lambda uow: uow.lead_ids_with_prefix("0190abcd", limit=10)) == []
+        run(store, lambda uow: self._add_ids(uow, "0190abce-0000-7000-8000-000000000000"))
+        with store.unit_of_work() as uow:
+            assert uow.lead_ids_with_prefix("0190abcd", limit=10) == []
+            assert uow.lead_ids_with_prefix("0190abce-1", limit=10) == []
+
+    def test_a_prefix_of_one_lead_gives_its_id(self, store: Store) -> None:
+        only, _ = run(
+            store,
+            lambda uow: self._add_ids(
+                uow, "0190abcd-0000-7000-8000-000000000001", "0190abce-0000-7000-8000-000000000001"
+            ),
+        )
+        with store.unit_of_work() as uow:
+            assert uow.lead_ids_with_prefix("0190abcd", limit=10) == [only]
+            assert uow.lead_ids_with_prefix("0190abcd-", limit=10) == [only]
+            assert uow.lead_ids_with_prefix("0190abcd-0000-7", limit=10) == [only]
+
+    def test_a_prefix_of_several_leads_gives_their_ids_ascending(self, store: Store) -> None:
+        texts = (
+            "0190abcd-ffff-ffff-ffff-ffffffffffff",  # the last id the prefix fits
+            "0190abcc-ffff-ffff-ffff-ffffffffffff",  # just before the prefix
+            "0190abcd-0000-0000-0000-000000000000",  # the first id the prefix fits
+            "0190abce-0000-0000-0000-000000000000",  # just after it
+            "0190abcd-7a00-7000-8000-000000000000",
+        )
+        last, _, first, _, middle = run(store, lambda uow: self._add_ids(uow, *texts))
+        with store.unit_of_work() as uow:
+            assert uow.lead_ids_with_prefix("0190abcd", limit=10) == [first, middle, last]
+            assert uow.lead_ids_with_prefix("0190abc", limit=10) == sorted(UUID(t) for t in texts)
+            assert uow.lead_ids_with_prefix("", limit=10) == sorted(UUID(t) for t in texts)
+
+    def test_lead_ids_with_prefix_stop_at_the_limit(self, store: Store) -> None:
+        texts = [f"0190abcd-0000-7000-8000-00000000000{digit}" for digit in "53142"]
+        ids = sorted(run(store, lambda uow: self._add_ids(uow, *texts)))
+        with store.unit_of_work() as uow:
+            assert uow.lead_ids_with_prefix("0190abcd", limit=2) == ids[:2]
+            assert uow.lead_ids_with_prefix("0190abcd", limit=5) == ids
+            assert uow.lead_ids_with_prefix("0190abcd", limit=6) == ids
+            assert uow.lead_ids_with_prefix("0190abcd", limit=1) == ids[:1]
+            assert uow.lead_ids_with_prefix("0190abcd", limit=0) == []
+            assert uow.lead_ids_with_prefix("0190abcd", limit=-1) == []
+
+    def test_a_whole_id_is_a_prefix_of_itself_only(self, store: Store) -> None:
+        text = "0190abcd-1234-7def-8abc-0123456789ab"
+        lead_id, _ = run(store, lambda uow: self._add_ids(uow, text, text[:-1] + "c"))
+        with store.unit_of_work() as uow:
+            assert uow.lead_ids_with_prefix(text, limit=10) == [lead_id]
+            assert uow.lead_ids_with_prefix(text[:-1] + "0", limit=10) == []
+            assert uow.lead_ids_with_prefix(text + "0", limit=10) == []
+
+    def test_pattern_characters_in_a_prefix_are_literal(self, store: Store) -> None:
+        run(
+            store,
+            lambda uow: self._add_ids(
+                uow, "0190abcd-0000-7000-8000-000000000000", "0190abce-0000-7000-8000-000000000000"
+            ),
+        )
+        with store.unit_of_work() as uow:
+            for prefix in (
+                "%",
+                "_",
+                "0190abc%",
+                "0190abc_",
+                "0190abcd%",
+                "0190_bcd",
+                "0190%",
+                "0190abcd_0000",
+                "*",
+                "0190abc?",
+                "0190abc\\",
+                "'",
+                "0190abcd' OR '1'='1",
+            ):
+                assert uow.lead_ids_with_prefix(prefix, limit=10) == [], prefix
+
+    def test_a_prefix_is_compared_as_given(self, store: Store) -> None:
+        run(store, lambda uow: self._add_ids(uow, "0190abcd-0000-7000-8000-000000000000"))
+        with store.unit_of_work() as uow:
+            assert uow.lead_ids_with_prefix("0190ABCD", limit=10) == []  # the caller lower-cases
+            assert uow.lead_ids_with_prefix("0190abcd0000", limit=10) == []  # dashes as stored
+            assert uow.lead_ids_with_prefix(" 0190abcd", limit=10) == []
+            assert uow.lead_ids_with_prefix("0190abcd\x00", limit=10) == []
+            assert uow.lead_ids_with_prefix("0190abcd-\udc80", limit=10) == []
+
+    def test_lead_ids_with_prefix_read_the_units_own_writes(self, store: Store) -> None:
+        with rolled_back(store) as uow:
+            (lead_id,) = self._add_ids(uow, "0190abcd-0000-7000-8000-000000000000")
+            assert uow.lead_ids_with_prefix("0190abcd", limit=10) == [lead_id]
+        assert run(store, lambda uow: uow.lead_ids_with_prefix("0190abcd", limit=10)) == []
+
+    @_PROPERTY
+    @given(data=st.data())
+    def test_lead_ids_with_prefix_are_the_ids_whose_text_starts_with_it(
+        self, store: Store, data: st.DataObject
+    ) -> None:
+        # Few hex digits, so that ids share long prefixes.
+        hex_ids = st.text("0f1", min_size=32, max_size=32).map(UUID)
+        ids = data.draw(st.lists(hex_ids, unique=True, max_size=12), label="ids")
+        texts = [str(lead_id) for lead_id in ids]
+        some_start = st.builds(lambda text, n: text[:n], st.sampled_from(texts), st.integers(0, 36))
+        prefix = data.draw(
+            (some_start if texts else st.nothing()) | st.text("0f1-%_A", max_size=14),
+            label="prefix",
+        )
+        limit = data.draw(st.integers(-1, 14), label="limit")
+        expected = sorted(i for i, t in zip(ids, texts, strict=True) if t.startswith(prefix))
+        with rolled_back(store) as uow:  # the store lives across examples
+            self._add_ids(uow, *texts)
+            assert uow.lead_ids_with_prefix(prefix, limit=limit) == expected[: max(limit, 0)]
 
     def test_routed_counts_count_routed_leads_still_held(self, store: Store) -> None:
         routing, fallback = AssignmentMethod.ROUTING, AssignmentMethod.FALLBACK
