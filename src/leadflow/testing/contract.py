@@ -42,8 +42,8 @@ The builders below (:func:`make_lead`, :func:`make_contact`,
 :func:`make_record`, :func:`make_message`, :func:`make_config`,
 :func:`lifecycle`) make small valid values, and :func:`run` and
 :func:`rolled_back` open units of work; a host may use them in its own
-storage tests too. The suite needs the test extra (``pip install
-'leadflow[test]'``: pytest and hypothesis).
+storage tests too. The suite needs the testing extra (``pip install
+'leadflow[testing]'``: pytest and hypothesis).
 """
 
 from __future__ import annotations
