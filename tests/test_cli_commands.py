@@ -174,7 +174,7 @@ def test_a_bad_config_lists_every_problem(tmp_path: Path) -> None:
         '[organization]\nname = "X"\ntimezone = "Mars/Base"\ncolour = "red"\n', encoding="utf-8"
     )
     result = run("config", "check", bad)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Mars/Base" in result.output
     assert "colour" in result.output
     init = CliRunner().invoke(cli, ["init", "--config", str(bad), "--db", str(tmp_path / "x.db")])
@@ -190,8 +190,8 @@ def test_template_prints_the_import_header() -> None:
 def test_working_leads_from_the_command_line(db: Path, tmp_path: Path) -> None:
     run("route", LEADS, "--source", "purchased_leads", "--out", tmp_path, "--db", db, "--now", NOW)
     queue = json.loads(run("queue", "--user", "2", "--db", db, "--now", NOW, "--json").output)
-    assert queue
-    lead_id = queue[0]["lead"]["lead_id"]
+    assert queue["total"] == len(queue["entries"]) > 0
+    lead_id = queue["entries"][0]["lead"]["lead_id"]
     logged = run(
         "log", lead_id, "--user", "2", "--disposition", "left_vm", "--note", "VM",
         "--follow-up", "2026-03-10T15:00:00+00:00", "--db", db, "--now", NOW,
@@ -217,7 +217,13 @@ def test_working_leads_from_the_command_line(db: Path, tmp_path: Path) -> None:
         desk.store.close()
     aged = run("advance", "--db", db, "--now", "2026-04-30T12:00:00+00:00", "--json")
     assert aged.exit_code == 0, aged.output
-    assert set(json.loads(aged.output)) == {"leads", "events", "rerouted", "automations"}
+    assert set(json.loads(aged.output)) == {
+        "leads",
+        "events",
+        "rerouted",
+        "automations",
+        "playbook_ages",
+    }
 
 
 def test_exceptions_and_the_report(db: Path, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from leadflow.routing import Outcome, Router, Unroutable
 from leadflow.routing.engine import PolicyCursor
 from leadflow.routing.exceptions import ExceptionRecord
 from leadflow.storage import MemoryStore, OutboxMessage, OutboxStatus, Store, UnitOfWork
+from leadflow.storage.protocol import LeadGrouping
 from leadflow.testing.contract import T0, StoreContract, make_lead, rolled_back, run
 from leadflow.validate import LeadDraft
 
@@ -119,6 +120,14 @@ class _LoggingUnitOfWork:
     def count_leads(self) -> int:
         self._calls.append("count_leads")
         return self._inner.count_leads()
+
+    def lead_counts(self, by: LeadGrouping) -> dict[str | int | None, int]:
+        self._calls.append("lead_counts")
+        return self._inner.lead_counts(by)
+
+    def contact_counts_by_owner(self) -> dict[int, int]:
+        self._calls.append("contact_counts_by_owner")
+        return self._inner.contact_counts_by_owner()
 
     def routed_counts(self, user_ids: Collection[int], *, since: datetime) -> dict[int, int]:
         self._calls.append("routed_counts")
@@ -414,7 +423,7 @@ def reference_import(
                     router,
                     draft,
                     now,
-                    actor=actor,
+                    actor=desk.actor(actor),
                     origin=Origin.IMPORT,
                     assignee=assign_to,
                     contact_id=None,

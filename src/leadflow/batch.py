@@ -43,6 +43,7 @@ from leadflow.io.csvfiles import (
     read_leads,
 )
 from leadflow.io.orgconfig import OrgFile
+from leadflow.model import SYSTEM, Actor
 from leadflow.routing import LeadSource
 from leadflow.routing.directory import Directory
 from leadflow.routing.engine import Outcome, Router, RoutingResult, RoutingState
@@ -50,7 +51,15 @@ from leadflow.stages.presets import PRESETS
 from leadflow.storage.sqlite import SQLiteStore
 from leadflow.validate import LeadDraft, RowValidator
 
-__all__ = ["HashSet", "RouteSummary", "fewer_collections", "init_store", "open_desk", "route_file"]
+__all__ = [
+    "HashSet",
+    "RouteSummary",
+    "StoreSetup",
+    "fewer_collections",
+    "init_store",
+    "open_desk",
+    "route_file",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -92,19 +101,33 @@ def open_desk(
         raise
 
 
+@attrs.frozen
+class StoreSetup:
+    """What :func:`init_store` did: created the store, or changed its configuration."""
+
+    created: bool
+    #: One line a change (``user 7 (Ann Lee) added``); empty when nothing changed.
+    changes: tuple[str, ...] = ()
+
+
 def init_store(
     db: str | os.PathLike[str],
     org: OrgFile,
     *,
-    actor: int | None = None,
+    actor: int | Actor | None = SYSTEM,
     at: datetime | None = None,
-) -> bool:
-    """Create the store ``db`` from ``org``, or update its configuration; ``True`` if created.
+) -> StoreSetup:
+    """Create the store ``db`` from ``org``, or apply ``org`` to the store it configures.
 
-    Updating a configured store needs ``actor``, an active admin of the
-    stored configuration; every change is kept in the store's configuration
-    history. A playbook named by path is stored as an absolute path, so the
-    store works from any directory.
+    Re-running it with an edited configuration applies the changes (users
+    added, deactivated or renamed, teams, policies, sources, settings) and
+    keeps every lead, contact and exception, and the rotation of each
+    policy's remaining members; a change that would orphan stored data is
+    refused (:meth:`LeadDesk.configure`) and nothing changes. ``actor`` is
+    the system actor (the default) or an active admin's user id; every
+    change is kept in the store's configuration history. A playbook named
+    by path is stored as an absolute path, so the store works from any
+    directory.
     """
     path = Path(db)
     created = not path.exists()
@@ -116,18 +139,12 @@ def init_store(
         config = attrs.evolve(config, settings=attrs.evolve(config.settings, playbook=absolute))
     store = SQLiteStore(path)
     try:
-        with store.unit_of_work() as uow:
-            current = uow.load_config()
-        if current is not None and actor is None:
-            admins = sorted(u.user_id for u in current.users if u.is_admin and u.active)
-            raise ConfigError(
-                f"{path} is already configured: pass --user with an admin's id to change it"
-                f" (admins: {', '.join(map(str, admins)) or 'none'})"
-            )
-        LeadDesk.configure(store, config, actor=actor, at=at or system_clock())
+        changes = LeadDesk.configure(
+            store, config, actor=actor, at=at or system_clock(), playbook=org.playbook
+        )
     finally:
         store.close()
-    return created
+    return StoreSetup(created=created, changes=tuple(changes))
 
 
 class _Outputs:
@@ -156,7 +173,7 @@ def route_file(
     out_dir: str | os.PathLike[str],
     desk: LeadDesk | None = None,
     org: OrgFile | None = None,
-    actor: int | None = None,
+    actor: int | Actor | None = SYSTEM,
     assign_to: int | None = None,
     encoding: str = "utf-8",
     now: datetime | None = None,
@@ -169,8 +186,8 @@ def route_file(
     required and the run is **dry**: rows are validated and routed with the
     organisation's policies from a fresh routing state, and nothing is
     stored. Either way the outputs are written to ``out_dir`` and every row
-    ends in exactly one count. ``actor`` is the importing user (default: the
-    first active admin). ``progress`` is called with the number of bytes
+    ends in exactly one count. ``actor`` is the importing user, or the
+    system actor (the default). ``progress`` is called with the number of bytes
     read so far, now and then.
     """
     if desk is None and org is None:
@@ -342,23 +359,15 @@ def _batches_with_progress(
             progress(tell())
 
 
-def _default_actor(desk_or_users: Mapping[int, object]) -> int:
-    for user_id, user in sorted(desk_or_users.items()):
-        if getattr(user, "is_admin", False) and getattr(user, "active", False):
-            return user_id
-    raise ConfigError("the organisation has no active admin to import leads as: pass --user")
-
-
 def _route_stored(
     desk: LeadDesk,
     rows: Iterator[InputRow],
     outputs: _Outputs,
     source: str,
-    actor: int | None,
+    actor: int | Actor | None,
     assign_to: int | None,
 ) -> dict[str, int]:
     counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
-    actor = actor if actor is not None else _default_actor(desk.directory.users)
     desk.directory.source(source)  # an unknown source fails before anything is read
     waiting: collections.deque[InputRow] = collections.deque()
 

@@ -19,6 +19,7 @@ it calls never does.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,12 +33,14 @@ from dateutil.relativedelta import relativedelta
 
 from leadflow.automation import MAX_DEPTH, AssignTo, Subscription, fired
 from leadflow.errors import (
+    AmbiguousId,
     ConfigError,
     FieldError,
     LeadflowError,
     NotFound,
     PermissionDenied,
     ValidationError,
+    show_value,
 )
 from leadflow.events import (
     AssignmentMethod,
@@ -56,23 +59,27 @@ from leadflow.events import (
 from leadflow.ids import ENTROPY_BYTES, uuid7, uuid7_batch, uuid7_next
 from leadflow.jobs import AutomationReport, Job, is_due, job_message, read_job
 from leadflow.model import (
+    SYSTEM,
+    Actor,
     Contact,
     ContactDetails,
     FollowUp,
     FollowUpKind,
     FollowUpSubject,
+    Interface,
     Lead,
     LeadAttributes,
     MatchScope,
     Origin,
     Priority,
+    SystemActor,
     User,
     match_contact,
     with_version,
 )
 from leadflow.notify.delivery import failed_attempt
 from leadflow.notify.messages import assignment_message
-from leadflow.org import OrgConfig
+from leadflow.org import OrgConfig, config_changes
 from leadflow.queue import aging, ownership
 from leadflow.queue import order as queue_order
 from leadflow.reports import (
@@ -114,9 +121,17 @@ __all__ = [
     "CreateResult",
     "ImportReport",
     "LeadDesk",
+    "QueuePage",
     "RowOutcome",
     "system_clock",
 ]
+
+
+_HEX = re.compile(r"[0-9a-f]+")
+#: The hex digits of each dash-separated group of a lead id's text.
+_ID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
+#: The most matches of a prefix looked up (and listed in an AmbiguousId).
+_MOST_MATCHES = 1000
 
 
 def system_clock() -> datetime:
@@ -185,6 +200,17 @@ class ActivityReport:
 
 
 @attrs.frozen(kw_only=True)
+class QueuePage:
+    """What a queue screen shows: the first entries, how many there are, who they are."""
+
+    entries: tuple[queue_order.QueueEntry, ...]
+    #: Entries in the whole queue (``len(entries)`` when it all fits).
+    total: int
+    #: The contact details of the shown entries' leads, by contact id.
+    contacts: Mapping[UUID, ContactDetails]
+
+
+@attrs.frozen(kw_only=True)
 class AdvanceReport:
     """What :meth:`LeadDesk.advance` did: how many leads changed, and the events."""
 
@@ -210,7 +236,16 @@ class LeadDesk:
     ``subscriptions`` are the automations (the seed's journeys) the desk
     runs: after each command that fired one, unless ``run_subscriptions``
     is false (then the host calls :meth:`run_automations`, e.g. from a
-    worker).
+    worker). ``interface`` is recorded on every event the desk stores (the
+    CLI's desk says ``cli``; a host's, ``api``).
+
+    Batch and administrative commands (imports, :meth:`advance`,
+    :meth:`assign`, the exception list, :meth:`configure`) take an
+    ``actor`` that defaults to :data:`~leadflow.model.SYSTEM`, the
+    organisation's system actor (DESIGN D12): a host runs them without
+    inventing a user. A person's own work (:meth:`log_outcome`,
+    :meth:`set_stage`, :meth:`claim`, :meth:`release`, follow-ups, notes,
+    :meth:`queue`) names the user.
     """
 
     def __init__(
@@ -223,8 +258,10 @@ class LeadDesk:
         entropy: Callable[[int], bytes] = os.urandom,
         subscriptions: Sequence[Subscription] = (),
         run_subscriptions: bool = True,
+        interface: Interface | str = Interface.API,
     ) -> None:
         self.store = store
+        self.interface = Interface(interface)
         if config is None:
             with store.unit_of_work() as uow:
                 config = uow.load_config()
@@ -278,32 +315,91 @@ class LeadDesk:
         """A configured user; NotFound otherwise."""
         return self.directory.user(user_id)
 
-    def _actor(self, actor: int | User) -> User:
-        return actor if isinstance(actor, User) else self.user(actor)
+    def actor(self, actor: int | Actor | None) -> Actor:
+        """Who acts: the system actor (``None`` or :data:`SYSTEM`) or a configured user.
 
-    def _require_admin(self, actor: User, what: str) -> None:
+        An unknown user id is NotFound; an inactive user may not act
+        (PermissionDenied).
+        """
+        if actor is None or isinstance(actor, SystemActor):
+            return SYSTEM
+        user = actor if isinstance(actor, User) else self.user(actor)
+        if not user.active:
+            raise PermissionDenied(f"user {user.user_id} ({user.name}) is inactive")
+        return user
+
+    def _actor(self, actor: int | Actor | None) -> Actor:
+        return self.actor(actor)
+
+    def _person(self, actor: int | Actor, what: str) -> User:
+        """The user doing their own work; the system actor is refused."""
+        who = self.actor(actor)
+        if isinstance(who, SystemActor):
+            raise PermissionDenied(f"{what} is a person's own work: name the user doing it")
+        return who
+
+    def _require_admin(self, actor: Actor, what: str) -> None:
         if not actor.is_admin:
             raise PermissionDenied(f"only an admin may {what}; user {actor.user_id} is not one")
 
+    def _stamp(self, events: Sequence[Event]) -> Sequence[Event]:
+        """``events`` with the desk's interface recorded on each."""
+        interface = self.interface
+        if all(e.interface is interface for e in events):
+            return events
+        return [
+            e if e.interface is interface else attrs.evolve(e, interface=interface) for e in events
+        ]
+
     @staticmethod
     def configure(
-        store: Store, config: OrgConfig, *, actor: int | None, at: datetime | None = None
-    ) -> None:
-        """Save ``config`` in ``store``; the change is kept in the configuration history.
+        store: Store,
+        config: OrgConfig,
+        *,
+        actor: int | Actor | None = SYSTEM,
+        at: datetime | None = None,
+        playbook: Playbook | None = None,
+    ) -> list[str]:
+        """Save ``config`` in ``store``; returns what changed, one line a change.
 
-        The first configuration may be saved by anyone (``actor`` ``None``:
-        the installer); later ones only by an admin of the stored configuration.
+        The first configuration is saved as given. A later one is applied
+        to the stored leads, contacts and exceptions as they are, and each
+        policy's rotation state is kept for the members that remain; the
+        configuration history keeps every version with who saved it and
+        when. ``actor`` is the system actor (the default; ``None`` too) or
+        an active admin of the stored configuration.
+
+        A configuration that would orphan stored data is refused with a
+        :class:`ConfigError` naming what depends on what, and nothing
+        changes: a source removed while leads point at it, a user removed
+        (rather than deactivated) while they hold leads or own contacts, a
+        playbook without a stage that stored leads are in. ``playbook`` is
+        the new configuration's playbook when the caller has loaded it.
         """
         config.directory(_timezone(config.settings.timezone))  # validate before saving
+        actor_id = None if actor is None or isinstance(actor, SystemActor) else actor
+        if isinstance(actor_id, User):
+            actor_id = actor_id.user_id
         with store.unit_of_work() as uow:
             current = uow.load_config()
-            if current is not None:
-                admins = {u.user_id for u in current.users if u.is_admin and u.active}
-                if actor not in admins:
+            if current is None:
+                changes = ["configuration created"]
+            else:
+                active = {u.user_id: u for u in current.users if u.active}
+                if actor_id is not None and actor_id not in active:
+                    raise NotFound(f"user {actor_id} is not an active user of this organisation")
+                if actor_id is not None and not active[actor_id].is_admin:
                     raise PermissionDenied(
-                        f"only an admin may change the configuration; user {actor} is not one"
+                        f"only an admin may change the configuration; user {actor_id} is not one"
                     )
-            uow.save_config(config, actor=actor, at=at or system_clock())
+                changes = config_changes(current, config)
+                if not changes:
+                    return []
+                problems = _orphans(uow, current, config, playbook)
+                if problems:
+                    raise ConfigError(problems)
+            uow.save_config(config, actor=actor_id, at=at or system_clock())
+        return changes
 
     # ------------------------------------------------------------------ persistence helpers
 
@@ -311,7 +407,7 @@ class LeadDesk:
         if after is before or not events:
             return before
         stored = uow.update_lead(after, next_change_at=aging.next_change_at(after, self.playbook))
-        uow.append_events(events)
+        uow.append_events(self._stamp(events))
         self._queue_automations(uow, stored, events)
         return stored
 
@@ -482,7 +578,7 @@ class LeadDesk:
             router,
             draft,
             now,
-            actor=None,
+            actor=SYSTEM,
             origin=Origin.JOURNEY,
             assignee=assignee,
             contact_id=contact.contact_id,
@@ -632,7 +728,7 @@ class LeadDesk:
         self,
         row: Mapping[str, str | None] | LeadDraft,
         *,
-        actor: int | None,
+        actor: int | Actor | None = SYSTEM,
         source: str | None = None,
         origin: Origin = Origin.MANUAL,
         assignee: int | None = None,
@@ -641,13 +737,16 @@ class LeadDesk:
     ) -> CreateResult:
         """Validate, match the contact, route (or assign) and store one new lead.
 
-        ``actor`` is the user creating it (``None`` for an automation). A
-        non-admin creating a lead by hand gets it; an admin may name
-        ``assignee``. ``contact_id`` attaches the lead to that contact (the
-        contact page's "+New Lead"). Raises ValidationError with every field
-        error; returns a ``rejected`` result when nobody could take the lead,
-        its contact is new and the organisation rejects such leads.
+        ``actor`` is the user creating it, or the system actor (the
+        default; ``None`` is the same) for an import, an automation or a
+        host's API. A non-admin creating a lead by hand gets it; an admin
+        or the system actor may name ``assignee``. ``contact_id`` attaches
+        the lead to that contact (the contact page's "+New Lead"). Raises
+        ValidationError with every field error; returns a ``rejected``
+        result when nobody could take the lead, its contact is new and the
+        organisation rejects such leads.
         """
+        who = self.actor(actor)
         draft = row if isinstance(row, LeadDraft) else self.validator(source=source).validate(row)
         now = self.now()
         with self._command() as uow:
@@ -658,7 +757,7 @@ class LeadDesk:
                 router,
                 draft,
                 now,
-                actor=actor,
+                actor=who,
                 origin=origin,
                 assignee=assignee,
                 contact_id=contact_id,
@@ -672,7 +771,7 @@ class LeadDesk:
         draft: LeadDraft,
         now: datetime,
         *,
-        actor: int | None,
+        actor: Actor,
         origin: Origin,
         assignee: int | None,
         contact_id: UUID | None,
@@ -691,8 +790,9 @@ class LeadDesk:
                     contact=None,
                     duplicate=True,
                 )
-        creator = self._actor(actor) if actor is not None and origin is Origin.MANUAL else None
-        contact = self._match(uow, draft.contact, attributes.source, actor, contact_id)
+        creator = actor if isinstance(actor, User) and origin is Origin.MANUAL else None
+        actor_id = actor.user_id
+        contact = self._match(uow, draft.contact, attributes.source, actor_id, contact_id)
         requested = assignee if assignee is not None else draft.assignee_id
         result = router.route(
             attributes,
@@ -731,8 +831,9 @@ class LeadDesk:
         events: list[Event] = [
             LeadCreated(
                 at=now,
-                actor=actor,
+                actor=actor_id,
                 via=via,
+                interface=self.interface,
                 lead_id=lead.lead_id,
                 contact_id=contact.contact_id,
                 source=attributes.source,
@@ -745,8 +846,9 @@ class LeadDesk:
             events.append(
                 LeadAssigned(
                     at=now,
-                    actor=None if routed else actor,
+                    actor=None if routed else actor_id,
                     via=None if routed else via,
+                    interface=self.interface,
                     lead_id=lead.lead_id,
                     assignee_id=result.assignee_id,
                     method=result.method or AssignmentMethod.ROUTING,
@@ -814,7 +916,7 @@ class LeadDesk:
         rows: Iterable[Mapping[str, str | None]],
         *,
         source: str,
-        actor: int,
+        actor: int | Actor | None = SYSTEM,
         assign_to: int | None = None,
         ignore_unknown: bool = False,
         chunk_size: int = 500,
@@ -829,19 +931,21 @@ class LeadDesk:
         whole leads only. Re-importing the same rows creates nothing twice:
         a row whose ``external_id`` is already stored for this source is
         reported as a duplicate. ``on_row`` receives every row's outcome, in
-        order, after its chunk is committed.
+        order, after its chunk is committed. ``actor`` is the system actor
+        (the default) or the importing user.
         """
-        actor_user = self._actor(actor)
+        actor_user = self.actor(actor)
         self.directory.source(source)
         if assign_to is not None:
             self._require_admin(actor_user, "assign a whole import to one user")
             if not self.user(assign_to).active:
                 raise PermissionDenied(f"user {assign_to} is inactive and cannot be assigned leads")
+        actor_id = actor_user.user_id
         validator = self.validator(source=source, ignore_unknown=ignore_unknown)
         counts = dict.fromkeys(_IMPORT_STATUSES, 0)
         for chunk in _chunks(enumerate(rows, start=1), chunk_size):
             statuses, outcomes = self._import_chunk(
-                chunk, validator, source, actor, assign_to, outcomes=on_row is not None
+                chunk, validator, source, actor_id, assign_to, outcomes=on_row is not None
             )
             for status in statuses:
                 counts[status] += 1
@@ -861,7 +965,7 @@ class LeadDesk:
         chunk: list[tuple[int, Mapping[str, str | None]]],
         validator: RowValidator,
         source: str,
-        actor: int,
+        actor: int | None,
         assign_to: int | None,
         *,
         outcomes: bool = True,
@@ -985,14 +1089,14 @@ class LeadDesk:
         lead_id: UUID,
         disposition: str,
         *,
-        actor: int,
+        actor: int | User,
         follow_up: FollowUp | None = None,
         note: str | None = None,
         approval: int | None = None,
         via: int | None = None,
     ) -> Lead:
         """Log a call, text or email outcome (see :func:`leadflow.stages.log_outcome`)."""
-        user = self._actor(actor)
+        user = self._person(actor, "logging an outcome")
         approver = self.user(approval) if approval is not None else None
         return self._apply(
             lead_id,
@@ -1014,14 +1118,14 @@ class LeadDesk:
         lead_id: UUID,
         stage: str,
         *,
-        actor: int,
+        actor: int | User,
         outcome: str | None = None,
         note: str | None = None,
         approval: int | None = None,
         via: int | None = None,
     ) -> Lead:
         """Move a lead to ``stage`` (see :func:`leadflow.stages.set_stage`)."""
-        user = self._actor(actor)
+        user = self._person(actor, "moving a lead's stage")
         approver = self.user(approval) if approval is not None else None
         key = self.playbook.stage_names().get(" ".join(stage.lower().split()), stage)
         return self._apply(
@@ -1044,7 +1148,7 @@ class LeadDesk:
         lead_id: UUID,
         due: datetime,
         *,
-        actor: int,
+        actor: int | User,
         kind: FollowUpKind = FollowUpKind.EVENT,
         subject: FollowUpSubject = FollowUpSubject.CALL,
         notes: str | None = None,
@@ -1053,7 +1157,7 @@ class LeadDesk:
         assignee: int | None = None,
     ) -> Lead:
         """Schedule a follow-up event (15/30/60 minutes) or task on a lead."""
-        user = self._actor(actor)
+        user = self._person(actor, "scheduling a follow-up")
 
         def move(lead: Lead, now: datetime) -> Transition:
             follow_up = FollowUp(
@@ -1075,11 +1179,11 @@ class LeadDesk:
         lead_id: UUID,
         interval: relativedelta | timedelta,
         *,
-        actor: int,
+        actor: int | User,
         notes: str | None = None,
     ) -> Lead:
         """ "Call me back in X": a task due per the playbook's follow-up rule."""
-        user = self._actor(actor)
+        user = self._person(actor, "scheduling a follow-up")
         return self._apply(
             lead_id,
             lambda lead, now: transitions.general_follow_up(
@@ -1087,22 +1191,22 @@ class LeadDesk:
             ),
         )
 
-    def claim(self, lead_id: UUID, *, actor: int) -> Lead:
+    def claim(self, lead_id: UUID, *, actor: int | User) -> Lead:
         """Take a lead from the pool (Conflict if someone else holds it)."""
-        user = self._actor(actor)
+        user = self._person(actor, "claiming a lead")
         return self._apply(
             lead_id, lambda lead, now: ownership.claim(self.playbook, lead, user, now)
         )
 
-    def release(self, lead_id: UUID, *, actor: int) -> Lead:
+    def release(self, lead_id: UUID, *, actor: int | User) -> Lead:
         """Put a lead back in the pool."""
-        user = self._actor(actor)
+        user = self._person(actor, "releasing a lead")
         return self._apply(
             lead_id, lambda lead, now: ownership.release(self.playbook, lead, user, now)
         )
 
-    def assign(self, lead_id: UUID, assignee: int, *, actor: int) -> Lead:
-        """Assign or reassign a lead (admins: anyone; others: themselves)."""
+    def assign(self, lead_id: UUID, assignee: int, *, actor: int | Actor = SYSTEM) -> Lead:
+        """Assign or reassign a lead (the system actor and admins: anyone; others: themselves)."""
         user = self._actor(actor)
         target = self.user(assignee)
         return self._apply(
@@ -1111,10 +1215,10 @@ class LeadDesk:
         )
 
     def add_note(
-        self, contact_id: UUID, text: str, *, actor: int, lead_id: UUID | None = None
+        self, contact_id: UUID, text: str, *, actor: int | User, lead_id: UUID | None = None
     ) -> NoteAdded:
         """A note on a contact, optionally tied to one of its leads (a touch of that lead)."""
-        user = self._actor(actor)
+        user = self._person(actor, "adding a note")
         if not text.strip():
             raise ValidationError([FieldError("note", text, "is blank")])
         now = self.now()
@@ -1124,7 +1228,7 @@ class LeadDesk:
                 note = NoteAdded(
                     at=now, actor=user.user_id, contact_id=contact.contact_id, text=text
                 )
-                uow.append_events([note])
+                uow.append_events(self._stamp([note]))
                 return note
             lead = self._load_current(uow, lead_id, now)
             if lead.contact_id != contact.contact_id:
@@ -1142,7 +1246,7 @@ class LeadDesk:
         lead_id: UUID,
         changes: Mapping[str, str | None],
         *,
-        actor: int,
+        actor: int | User,
         via: int | None = None,
     ) -> Lead:
         """Change lead attributes from raw strings; the activity log keeps the field diffs.
@@ -1150,7 +1254,7 @@ class LeadDesk:
         Only lead attribute columns may be given (contact details live on the
         contact); system fields are refused, as on creation.
         """
-        user = self._actor(actor)
+        user = self._person(actor, "changing a lead")
         contact_columns = {"first_name", "last_name", "email", "cell_phone"}
         refused = [
             FieldError(k, v, "is a contact field: change it on the contact")
@@ -1200,7 +1304,7 @@ class LeadDesk:
                         moved.lead, next_change_at=aging.next_change_at(moved.lead, self.playbook)
                     )
                     if moved.events:
-                        uow.append_events(moved.events)
+                        uow.append_events(self._stamp(moved.events))
                         events.extend(moved.events)
                         changed += 1
                         rerouted += self._after_aging(uow, moved.events, now)
@@ -1218,6 +1322,45 @@ class LeadDesk:
                 for lead in uow.leads_of_assignee(user_id, exclude_stages=self._terminal)
             ]
         return queue_order.build_queue(leads, user_id, now, self.playbook, limit=limit)
+
+    def queue_page(self, user_id: int, *, limit: int | None = 50) -> QueuePage:
+        """The first ``limit`` entries of the user's queue, how many it holds, their contacts."""
+        entries = self.queue(user_id, limit=None)
+        shown = entries if limit is None else entries[:limit]
+        with self.store.unit_of_work() as uow:
+            contacts = {
+                e.lead.contact_id: uow.get_contact(e.lead.contact_id).details for e in shown
+            }
+        return QueuePage(entries=tuple(shown), total=len(entries), contacts=contacts)
+
+    def resolve_lead_id(self, text: str) -> UUID:
+        """The lead id ``text`` names: a whole id, or a unique prefix of 8 characters or more.
+
+        Case and dashes do not matter (``0190F3A27C41`` is
+        ``0190f3a2-7c41``). NotFound when no lead fits; :class:`AmbiguousId`
+        (a NotFound) listing the ids when several do.
+        """
+        typed = text.strip().lower()
+        try:
+            return UUID(typed)
+        except ValueError:
+            pass
+        digits = typed.replace("-", "")
+        if len(digits) < 8 or not _HEX.fullmatch(digits):
+            raise NotFound(
+                f"{show_value(text)} is not a lead id: give the whole id or at least"
+                " its first 8 characters"
+            )
+        prefix = "-".join(digits[a:b] for a, b in _ID_GROUPS if digits[a:b])
+        if len(digits) in (8, 12, 16, 20) and typed.endswith("-"):
+            prefix += "-"
+        with self.store.unit_of_work() as uow:
+            matches = uow.lead_ids_with_prefix(prefix, limit=_MOST_MATCHES)
+        if not matches:
+            raise NotFound(f"no lead id starts with {show_value(text)}")
+        if len(matches) > 1:
+            raise AmbiguousId(prefix, matches)
+        return matches[0]
 
     def why_not(self, lead_id: UUID, user_id: int) -> queue_order.WhyNot | None:
         now = self.now()
@@ -1298,7 +1441,9 @@ class LeadDesk:
             records = uow.exceptions()
         return list_exceptions(records, show_ignored=show_ignored, where=where)
 
-    def assign_exception(self, lead_id: UUID, assignee: int, *, actor: int) -> Lead:
+    def assign_exception(
+        self, lead_id: UUID, assignee: int, *, actor: int | Actor = SYSTEM
+    ) -> Lead:
         """Assign an unassigned lead from the exception list; its record is closed."""
         user = self._actor(actor)
         self._require_admin(user, "assign leads from the exception list")
@@ -1320,7 +1465,7 @@ class LeadDesk:
             return stored
 
     def ignore_exception(
-        self, lead_id: UUID, *, actor: int, ignored: bool = True
+        self, lead_id: UUID, *, actor: int | Actor = SYSTEM, ignored: bool = True
     ) -> ExceptionRecord:
         """Hide (or, with ``ignored=False``, show again) an exception record."""
         self._require_admin(self._actor(actor), "ignore exception records")
@@ -1368,6 +1513,49 @@ class LeadDesk:
 _PLACEHOLDER_CONTACT = ContactDetails(
     first_name="-", last_name="-", email="placeholder@example.com"
 )
+
+
+def _orphans(
+    uow: UnitOfWork, current: OrgConfig, config: OrgConfig, playbook: Playbook | None
+) -> list[str]:
+    """What stored data the change from ``current`` to ``config`` would leave pointing nowhere."""
+    problems: list[str] = []
+    sources = {s.key for s in config.sources}
+    removed_sources = {s.key for s in current.sources} - sources
+    if removed_sources:
+        by_source = uow.lead_counts("source")
+        for key in sorted(removed_sources):
+            if by_source.get(key):
+                problems.append(
+                    f"source {key!r} is removed but {by_source[key]} stored lead(s) came from it:"
+                    " keep the source (a source key is permanent)"
+                )
+    users = {u.user_id for u in config.users}
+    removed_users = sorted(u.user_id for u in current.users if u.user_id not in users)
+    if removed_users:
+        by_assignee = uow.lead_counts("assignee_id")
+        by_owner = uow.contact_counts_by_owner()
+        for user_id in removed_users:
+            held, owned = by_assignee.get(user_id, 0), by_owner.get(user_id, 0)
+            if held or owned:
+                problems.append(
+                    f"user {user_id} is removed but holds {held} lead(s) and owns {owned}"
+                    " contact(s): deactivate the user instead (active = false)"
+                )
+    if playbook is None and config.settings.playbook != current.settings.playbook:
+        from leadflow.io.playbooks import load_playbook
+
+        playbook = load_playbook(config.settings.playbook)
+    if playbook is not None:
+        stages = {stage.key for stage in playbook.stages}
+        by_stage = uow.lead_counts("stage")
+        for stage, count in sorted(by_stage.items(), key=lambda item: str(item[0])):
+            if count and stage not in stages:
+                problems.append(
+                    f"playbook {config.settings.playbook!r} has no stage {stage!r}, which"
+                    f" {count} stored lead(s) are in"
+                )
+    return problems
 
 
 def _pending_job(uow: UnitOfWork, message_id: UUID, now: datetime) -> OutboxMessage | None:
@@ -1494,7 +1682,7 @@ class _ImportBatch:
         desk: LeadDesk,
         uow: UnitOfWork,
         source: str,
-        actor: int,
+        actor: int | None,
         assign_to: int | None,
         now: datetime,
         drafts: Sequence[tuple[int, Mapping[str, str | None], LeadDraft | ValidationError]],
@@ -1513,8 +1701,10 @@ class _ImportBatch:
         # The contacts this chunk's rows may match, as LeadDesk._match finds them.
         scope = desk.config.settings.contact_matching
         owners: frozenset[int] | None = None
+        if scope is MatchScope.ACCOUNT and actor is None:  # as LeadDesk._match
+            scope = MatchScope.POLICY_POOL
         if scope is MatchScope.ACCOUNT:
-            owners = frozenset({actor})
+            owners = frozenset({actor}) if actor is not None else frozenset()
         elif scope is MatchScope.POLICY_POOL:
             owners = desk.directory.pool_owners(source)
         self.scope = scope
@@ -1591,7 +1781,7 @@ class _ImportBatch:
         _Template[Contact], _Template[Lead], _Template[LeadCreated], _Template[LeadAssigned]
     ]:
         """Templates of the chunk's contacts, leads and events, validated once."""
-        now, actor = self.now, self.actor
+        now, actor, interface = self.now, self.actor, self.desk.interface
         some_id = self._ids.peek()
         contact = Contact(contact_id=some_id, details=draft.contact, created_at=now)
         lead = apply_events(
@@ -1619,6 +1809,7 @@ class _ImportBatch:
         created = LeadCreated(
             at=now,
             actor=actor,
+            interface=interface,
             lead_id=some_id,
             contact_id=some_id,
             source=self.source.key,
@@ -1626,7 +1817,12 @@ class _ImportBatch:
             stage=self.initial_stage,
         )
         assigned = LeadAssigned(
-            at=now, actor=None, lead_id=some_id, assignee_id=0, method=AssignmentMethod.ROUTING
+            at=now,
+            actor=None,
+            interface=interface,
+            lead_id=some_id,
+            assignee_id=0,
+            method=AssignmentMethod.ROUTING,
         )
         self._templates = (
             _Template(contact, "contact_id", "details", "owner_id"),

@@ -30,7 +30,7 @@ from uuid import UUID
 import attrs
 
 from leadflow.errors import FieldError, ValidationError, require_aware
-from leadflow.model import FollowUp, FollowUpStatus, Interface, Lead, Origin, StageChange
+from leadflow.model import FollowUp, FollowUpStatus, Interface, Lead, Origin, StageChange, User
 
 __all__ = [
     "EVENT_TYPES",
@@ -52,6 +52,7 @@ __all__ = [
     "ReleaseScheduled",
     "Released",
     "Signal",
+    "actor_label",
     "apply_event",
     "apply_events",
 ]
@@ -358,6 +359,25 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
 
 
 # --------------------------------------------------------------------------- applying events
+
+
+def actor_label(event: Event, users: Mapping[int, User] | None = None) -> str:
+    """Who did ``event``, for a person: "System" or the user (named when ``users`` has them).
+
+    The user acting for them (``via``) and the interface follow:
+    ``"System (cli)"``, ``"Daniel Ruiz via user 4 (api)"``.
+    """
+
+    def name(user_id: int) -> str:
+        user = users.get(user_id) if users is not None else None
+        return user.name if user is not None else f"user {user_id}"
+
+    who = "System" if event.actor is None else name(event.actor)
+    if event.via is not None:
+        who += f" via {name(event.via)}"
+    if event.interface is not None:
+        who += f" ({event.interface})"
+    return who
 
 
 def apply_event(lead: Lead, event: Event) -> Lead:

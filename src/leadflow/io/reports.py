@@ -13,7 +13,7 @@ from leadflow.io.csvsafe import write_csv
 from leadflow.model import User
 from leadflow.reports import COLUMNS, FLAG_STAGES, ReportRow, StageSummary
 
-__all__ = ["SUMMARY_COLUMNS", "write_report_rows", "write_report_summary"]
+__all__ = ["SUMMARY_COLUMNS", "summary_rows", "write_report_rows", "write_report_summary"]
 
 #: The summary's columns: who, then units and volume per stage flag.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -29,6 +29,23 @@ def write_report_rows(stream: IO[str], rows: Iterable[ReportRow]) -> int:
     return write_csv(stream, COLUMNS, (row.values for row in rows))
 
 
+def _summary_lines(
+    per_assignee: Iterable[StageSummary],
+    organization: StageSummary,
+    users: Mapping[int, User],
+) -> Iterator[list[str]]:
+    for summary in per_assignee:
+        user_id = summary.assignee_id
+        user = users.get(user_id) if user_id is not None else None
+        if user_id is None:
+            who, name = "", "unassigned"
+        else:
+            who = str(user_id)
+            name = f"{user.first_name} {user.last_name}" if user else f"user {user_id}"
+        yield _line(who, name, summary)
+    yield _line("", "organization", organization)
+
+
 def write_report_summary(
     stream: IO[str],
     per_assignee: Iterable[StageSummary],
@@ -39,20 +56,19 @@ def write_report_summary(
 
     Returns the number of lines written (the organisation's included).
     """
+    return write_csv(stream, SUMMARY_COLUMNS, _summary_lines(per_assignee, organization, users))
 
-    def lines() -> Iterator[list[str]]:
-        for summary in per_assignee:
-            user_id = summary.assignee_id
-            user = users.get(user_id) if user_id is not None else None
-            if user_id is None:
-                who, name = "", "unassigned"
-            else:
-                who = str(user_id)
-                name = f"{user.first_name} {user.last_name}" if user else f"user {user_id}"
-            yield _line(who, name, summary)
-        yield _line("", "organization", organization)
 
-    return write_csv(stream, SUMMARY_COLUMNS, lines())
+def summary_rows(
+    per_assignee: Iterable[StageSummary],
+    organization: StageSummary,
+    users: Mapping[int, User],
+) -> list[dict[str, str]]:
+    """The lines :func:`write_report_summary` writes, as dicts by :data:`SUMMARY_COLUMNS`."""
+    return [
+        dict(zip(SUMMARY_COLUMNS, line, strict=True))
+        for line in _summary_lines(per_assignee, organization, users)
+    ]
 
 
 def _line(who: str, name: str, summary: StageSummary) -> list[str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -35,7 +36,13 @@ from leadflow.model import Contact, Lead, with_version
 from leadflow.org import OrgConfig
 from leadflow.routing.engine import PolicyCursor
 from leadflow.routing.exceptions import ExceptionRecord
-from leadflow.storage.protocol import OutboxMessage, OutboxStatus, UnitOfWork, lead_id_range
+from leadflow.storage.protocol import (
+    LeadGrouping,
+    OutboxMessage,
+    OutboxStatus,
+    UnitOfWork,
+    lead_id_range,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -429,6 +436,20 @@ class _MemoryUnitOfWork:
     def count_leads(self) -> int:
         """How many leads are stored."""
         return len(self._check().leads)
+
+    def lead_counts(self, by: LeadGrouping) -> dict[str | int | None, int]:
+        """Stored leads per source, stage or assignee; see the protocol."""
+        value: Callable[[Lead], str | int | None] = {
+            "source": lambda lead: lead.attributes.source,
+            "stage": lambda lead: lead.stage,
+            "assignee_id": lambda lead: lead.assignee_id,
+        }[by]
+        return dict(Counter(value(lead) for lead, *_ in self._check().leads.values()))
+
+    def contact_counts_by_owner(self) -> dict[int, int]:
+        """Stored contacts per owner; contacts with no owner are not counted."""
+        owners = (c.owner_id for c in self._check().contacts.values())
+        return dict(Counter(owner for owner in owners if owner is not None))
 
     def routed_counts(self, user_ids: Collection[int], *, since: datetime) -> dict[int, int]:
         """Per user, leads assigned by routing (``routing`` or ``fallback``) at or after

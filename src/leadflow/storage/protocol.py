@@ -34,7 +34,7 @@ import enum
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
 import attrs
@@ -47,12 +47,16 @@ from leadflow.routing.exceptions import ExceptionRecord
 
 __all__ = [
     "AUTOMATION_KIND",
+    "LeadGrouping",
     "OutboxMessage",
     "OutboxStatus",
     "Store",
     "UnitOfWork",
     "lead_id_range",
 ]
+
+#: The columns :meth:`UnitOfWork.lead_counts` counts leads by.
+LeadGrouping = Literal["source", "stage", "assignee_id"]
 
 #: The outbox kind of automation jobs (:mod:`leadflow.jobs`): entries the desk runs
 #: itself, which notification delivery leaves alone. Every other kind is a mail.
@@ -234,6 +238,20 @@ class UnitOfWork(Protocol):
 
     def count_leads(self) -> int:
         """How many leads are stored."""
+        ...
+
+    def lead_counts(self, by: LeadGrouping) -> dict[str | int | None, int]:
+        """How many stored leads there are per value of one column, killed leads included.
+
+        ``by`` is ``"source"`` (the source key), ``"stage"`` (the stage key)
+        or ``"assignee_id"`` (the user id; ``None`` for unassigned leads).
+        Values no lead has are absent. A configuration change reads it to
+        refuse orphaning leads (a source removed while leads came from it).
+        """
+        ...
+
+    def contact_counts_by_owner(self) -> dict[int, int]:
+        """How many stored contacts each owner has; contacts with no owner are not counted."""
         ...
 
     def routed_counts(self, user_ids: Collection[int], *, since: datetime) -> dict[int, int]:

@@ -77,7 +77,7 @@ from leadflow.storage.codec import (
     message_to_json,
     uuid_text,
 )
-from leadflow.storage.protocol import OutboxMessage, OutboxStatus, lead_id_range
+from leadflow.storage.protocol import LeadGrouping, OutboxMessage, OutboxStatus, lead_id_range
 
 if TYPE_CHECKING:
     from leadflow.storage.protocol import Store, UnitOfWork
@@ -609,6 +609,24 @@ class SQLiteUnitOfWork:
         """How many leads are stored."""
         count: int = self._execute("SELECT COUNT(*) FROM leads").fetchone()[0]
         return count
+
+    def lead_counts(self, by: LeadGrouping) -> dict[str | int | None, int]:
+        """Stored leads per source, stage or assignee; see the protocol."""
+        column = {"source": "source", "stage": "stage", "assignee_id": "assignee_id"}[by]
+        counts: dict[str | int | None, int] = dict(
+            self._execute(f"SELECT {column}, COUNT(*) FROM leads GROUP BY {column}")
+        )
+        return counts
+
+    def contact_counts_by_owner(self) -> dict[int, int]:
+        """Stored contacts per owner; contacts with no owner are not counted."""
+        counts: dict[int, int] = dict(
+            self._execute(
+                "SELECT owner_id, COUNT(*) FROM contacts WHERE owner_id IS NOT NULL"
+                " GROUP BY owner_id"
+            )
+        )
+        return counts
 
     def routed_counts(self, user_ids: Collection[int], *, since: datetime) -> dict[int, int]:
         """Per user, leads assigned by routing (``routing`` or ``fallback``) at or after

@@ -1,0 +1,210 @@
+"""What every ``leadflow`` command shares: the group, options, errors, the desk, printing.
+
+Exit codes (DESIGN §4, ``docs/cli.md``): 0 done; 1 a data problem the user
+must look at (a refused command: a permission, a conflict; rows rejected
+when the command is asked to fail on them; every row rejected); 2 bad
+usage or bad config (an unknown option value, a missing or unreadable
+file, an unknown or inactive user, an unknown lead id, a config that does
+not validate). Every error is one line on stderr; never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+from uuid import UUID
+
+import click
+
+from leadflow import __version__
+from leadflow.errors import ConfigError, Conflict, LeadflowError, PermissionDenied
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+DEFAULT_DB = "leadflow.db"
+
+#: User ids are 1 .. 2**63 - 1 (a signed 64-bit integer, as every store keeps them).
+USER_ID = click.IntRange(1, 2**63 - 1)
+
+
+class Group(click.Group):
+    """A group whose commands turn every LeadflowError into one line on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (PermissionDenied, Conflict) as error:
+            fail(str(error), 1)
+        except ConfigError as error:
+            for problem in error.problems[:-1]:
+                click.echo(f"error: {problem}", err=True)
+            fail(error.problems[-1], 2)
+        except LeadflowError as error:
+            fail(str(error), 2)
+        except BrokenPipeError:  # the reader went away (`leadflow queue | head`): stop quietly
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the exit flush
+            sys.exit(0)
+        except OSError as error:
+            fail(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "), 2)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print ``error: message`` on stderr (one line per line of it) and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def db_option(f: _F) -> _F:
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_DB,
+        show_default=True,
+        envvar="LEADFLOW_DB",
+        help="The SQLite store (or LEADFLOW_DB).",
+    )(f)
+
+
+def now_option(f: _F) -> _F:
+    return click.option(
+        "--now",
+        "now",
+        metavar="ISO",
+        callback=_parse_now,
+        help="Act as if it were this moment (ISO 8601; UTC when no offset is given).",
+    )(f)
+
+
+def json_option(f: _F) -> _F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def acting_user_option(f: _F) -> _F:
+    """``--user ID``: act as that user; without it, as the organisation's system actor."""
+    return click.option(
+        "--user",
+        "user_id",
+        type=USER_ID,
+        metavar="ID",
+        help="Act as this user, with their permissions (default: the system actor).",
+    )(f)
+
+
+def person_option(what: str) -> Callable[[_F], _F]:
+    """``--user ID``, required: ``what`` is a person's own work."""
+
+    def check(_: click.Context, __: click.Parameter, value: int | None) -> int:
+        if value is None:
+            fail(f"{what} is a person's own work: pass --user ID", 2)
+        return value
+
+    def decorate(f: _F) -> _F:
+        return click.option(
+            "--user",
+            "user_id",
+            type=USER_ID,
+            metavar="ID",
+            callback=check,
+            help=f"The user ({what} needs one).",
+        )(f)
+
+    return decorate
+
+
+def _parse_now(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return moment(value, "--now")
+
+
+def moment(value: str, name: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 moment", param_hint=name) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def open_desk(db: Path, now: datetime | None, **options: Any) -> Iterator[Any]:
+    from leadflow.batch import open_desk as open_store_desk
+    from leadflow.model import Interface
+
+    desk = open_store_desk(db, now=now, interface=Interface.CLI, **options)
+    try:
+        yield desk
+    finally:
+        desk.store.close()
+
+
+def user(desk: Any, user_id: int, option: str = "--user") -> Any:
+    """The active user ``user_id``; exit 2 naming ``option`` when unknown or inactive."""
+    found = desk.directory.users.get(user_id)
+    if found is None:
+        known = ", ".join(str(u) for u in sorted(desk.directory.users)[:20])
+        fail(f"{option} {user_id}: no such user in this organisation (users: {known})", 2)
+    if not found.active:
+        fail(f"{option} {user_id}: {found.first_name} {found.last_name} is inactive", 2)
+    return found
+
+
+def actor(desk: Any, user_id: int | None) -> Any:
+    """The system actor without ``--user``; else that (active) user."""
+    from leadflow.model import SYSTEM
+
+    return SYSTEM if user_id is None else user(desk, user_id)
+
+
+def lead_id(desk: Any, text: str) -> UUID:
+    """The lead a command names (a whole id or a unique prefix of 8+ characters)."""
+    resolved: UUID = desk.resolve_lead_id(text)
+    return resolved
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def lead_dict(lead: Any) -> dict[str, Any]:
+    from leadflow.storage.codec import lead_to_json
+
+    data: dict[str, Any] = json.loads(lead_to_json(lead))
+    return data
+
+
+def lead_line(lead: Any, desk: Any) -> str:
+    a = lead.attributes
+    who = desk.directory.users.get(lead.assignee_id) if lead.assignee_id else None
+    owner = f"{who.first_name} {who.last_name}" if who else "unassigned"
+    amount = f"${a.loan_amount:,.0f}" if a.loan_amount is not None else "-"
+    return f"{lead.lead_id}  {lead.stage:<22} {a.loan_purpose!s:<24} {amount:>10}  {owner}"
+
+
+def show_lead(desk: Any, lead: Any, as_json: bool, what: str) -> None:
+    if as_json:
+        print_json(lead_dict(lead))
+    else:
+        click.echo(f"{what}: {lead_line(lead, desk)}")
+
+
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Example: leadflow demo",
+)
+@click.version_option(__version__, "-V", "--version", prog_name="leadflow")
+def cli() -> None:
+    """leadflow: capture, route, work, age and report on sales leads.
+
+    Batch and administrative commands (init, route, advance, assign,
+    exceptions, report) run as the organisation's system actor unless
+    --user names a user; a person's own work (queue, log, stage, claim,
+    release) needs --user.
+    """

@@ -1,0 +1,240 @@
+"""Administrative and batch work: ``assign``, ``exceptions``, ``advance``, ``report``.
+
+Without ``--user`` these run as the organisation's system actor (DESIGN
+D12); with it, as that user, with that user's permissions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from leadflow.cli._common import (
+    USER_ID,
+    Group,
+    acting_user_option,
+    actor,
+    cli,
+    db_option,
+    fail,
+    json_option,
+    lead_id,
+    now_option,
+    open_desk,
+    print_json,
+    show_lead,
+    user,
+)
+
+
+@cli.command(epilog="Example: leadflow assign LEAD_ID 3")
+@click.argument("lead")
+@click.argument("assignee", type=USER_ID)
+@acting_user_option
+@db_option
+@now_option
+@json_option
+def assign(
+    lead: str, assignee: int, user_id: int | None, db: Path, now: datetime | None, as_json: bool
+) -> None:
+    """Assign (or reassign) a lead to a user."""
+    with open_desk(db, now) as desk:
+        who = actor(desk, user_id)
+        user(desk, assignee, "ASSIGNEE")
+        changed = desk.assign(lead_id(desk, lead), assignee, actor=who)
+        show_lead(desk, changed, as_json, "assigned")
+
+
+# --------------------------------------------------------------------------- exceptions
+
+
+@cli.group(cls=Group)
+def exceptions() -> None:
+    """The lead exception list: leads routing could not assign."""
+
+
+@exceptions.command("list", epilog="Example: leadflow exceptions list --reason no_policy")
+@click.option("--show-ignored", is_flag=True, help="Include ignored records.")
+@click.option("--reason", "reasons", multiple=True, help="Only this failure reason (repeatable).")
+@db_option
+@json_option
+def exceptions_list(show_ignored: bool, reasons: tuple[str, ...], db: Path, as_json: bool) -> None:
+    """List the exception records."""
+    from leadflow.routing import FailureReason
+    from leadflow.routing.exceptions import ExceptionFilter
+    from leadflow.storage.codec import exception_to_json
+
+    try:
+        wanted = frozenset(FailureReason(r) for r in reasons)
+    except ValueError:
+        allowed = ", ".join(r.value for r in FailureReason)
+        raise click.BadParameter(
+            f"unknown reason; one of: {allowed}", param_hint="--reason"
+        ) from None
+    where = ExceptionFilter(failure_reasons=wanted) if wanted else None
+    with open_desk(db, None) as desk:
+        records = desk.exceptions(show_ignored=show_ignored, where=where)
+        if as_json:
+            print_json([json.loads(exception_to_json(r)) for r in records])
+            return
+        if not records:
+            click.echo("no exceptions")
+        for r in records:
+            flag = " (ignored)" if r.ignored else ""
+            click.echo(
+                f"{r.lead_id}  {r.prospect_name:<24} {r.source:<18} {r.failure_reason}{flag}"
+            )
+
+
+@exceptions.command("assign", epilog="Example: leadflow exceptions assign LEAD_ID 3")
+@click.argument("lead")
+@click.argument("assignee", type=USER_ID)
+@acting_user_option
+@db_option
+@now_option
+@json_option
+def exceptions_assign(
+    lead: str, assignee: int, user_id: int | None, db: Path, now: datetime | None, as_json: bool
+) -> None:
+    """Assign a lead from the exception list."""
+    with open_desk(db, now) as desk:
+        who = actor(desk, user_id)
+        user(desk, assignee, "ASSIGNEE")
+        changed = desk.assign_exception(lead_id(desk, lead), assignee, actor=who)
+        show_lead(desk, changed, as_json, "assigned")
+
+
+@exceptions.command("ignore", epilog="Example: leadflow exceptions ignore LEAD_ID")
+@click.argument("lead")
+@acting_user_option
+@db_option
+@now_option
+def exceptions_ignore(lead: str, user_id: int | None, db: Path, now: datetime | None) -> None:
+    """Hide a record from the exception list (it can still be assigned)."""
+    with open_desk(db, now) as desk:
+        record = desk.ignore_exception(lead_id(desk, lead), actor=actor(desk, user_id))
+        click.echo(f"ignored {record.lead_id}")
+
+
+@exceptions.command("unignore", epilog="Example: leadflow exceptions unignore LEAD_ID")
+@click.argument("lead")
+@acting_user_option
+@db_option
+@now_option
+def exceptions_unignore(lead: str, user_id: int | None, db: Path, now: datetime | None) -> None:
+    """Show an ignored record in the exception list again."""
+    with open_desk(db, now) as desk:
+        record = desk.ignore_exception(
+            lead_id(desk, lead), actor=actor(desk, user_id), ignored=False
+        )
+        click.echo(f"unignored {record.lead_id}")
+
+
+# --------------------------------------------------------------------------- time and reports
+
+
+@cli.command(epilog="Example: leadflow advance --now 2026-03-11T09:00:00-05:00")
+@db_option
+@now_option
+@json_option
+def advance(db: Path, now: datetime | None, as_json: bool) -> None:
+    """Apply aging up to now: release holds, clear schedules, move stale leads."""
+    with open_desk(db, now) as desk:
+        report = desk.advance()
+        automations = desk.run_automations()
+        ages = bool(desk.playbook.aging)
+        if as_json:
+            print_json(
+                {
+                    "leads": report.leads,
+                    "events": len(report.events),
+                    "rerouted": report.rerouted,
+                    "automations": automations.ran,
+                    "playbook_ages": ages,
+                }
+            )
+            return
+        click.echo(
+            f"aged {report.leads} lead(s): {len(report.events)} event(s),"
+            f" {report.rerouted} re-routed"
+        )
+        if not report.leads and not ages:
+            click.echo(
+                f"note: playbook {desk.playbook.key!r} has no aging rules, so only snoozes,"
+                " follow-ups and timed releases change with time; the call_log playbook"
+                " ages untouched leads (see docs/playbooks.md)"
+            )
+
+
+@cli.command(
+    epilog=(
+        "Example: leadflow report weekly --period 2026-03-11 --out week.csv\n\n"
+        "To standard output: --out - (the rows) or --json (rows and summary)."
+    )
+)
+@click.argument("kind", type=click.Choice(["weekly", "monthly"]))
+@click.option(
+    "--period", "day", metavar="DATE", required=True, help="Any day of the week or month."
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="The report CSV (the summary goes beside it, NAME-summary.csv); - for standard output.",
+)
+@acting_user_option
+@db_option
+@json_option
+def report(
+    kind: str, day: str, out_path: Path | None, user_id: int | None, db: Path, as_json: bool
+) -> None:
+    """The Lead Management Activity Report of a week (Monday-Sunday) or month."""
+    from leadflow.io.reports import (
+        summary_rows,
+        write_report_rows,
+        write_report_summary,
+    )
+
+    if out_path is None and not as_json:
+        fail("pass --out FILE (or --out - for standard output, or --json)", 2)
+    to_stdout = out_path is not None and str(out_path) == "-"
+    if to_stdout and as_json:
+        fail("--out - and --json both print to standard output: choose one", 2)
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise click.BadParameter(
+            f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--period"
+        ) from None
+    with open_desk(db, None) as desk:
+        actor(desk, user_id)
+        result = desk.activity_report(kind, when)
+        users = desk.directory.users
+    if to_stdout:
+        write_report_rows(sys.stdout, result.rows)
+        return
+    summary_path: Path | None = None
+    if out_path is not None:
+        with out_path.open("w", newline="", encoding="utf-8") as out:
+            write_report_rows(out, result.rows)
+        summary_path = out_path.with_name(out_path.stem + "-summary.csv")
+        with summary_path.open("w", newline="", encoding="utf-8") as out:
+            write_report_summary(out, result.per_assignee, result.organization, users)
+    if as_json:
+        print_json(
+            {
+                "period": result.period.label,
+                "rows": [row.as_dict() for row in result.rows],
+                "summary": summary_rows(result.per_assignee, result.organization, users),
+                "out": None if out_path is None else str(out_path),
+            }
+        )
+        return
+    click.echo(
+        f"{result.period.label}: {len(result.rows)} lead(s) -> {out_path},"
+        f" summary -> {summary_path}"
+    )

@@ -1,0 +1,194 @@
+"""A person's own work: ``queue``, ``pool``, ``log``, ``stage``, ``claim``, ``release``.
+
+Each of these needs ``--user``: a call, a stage move or a claim is always
+somebody's. A lead is named by its id or a unique prefix of 8+ characters.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from leadflow.cli._common import (
+    cli,
+    db_option,
+    json_option,
+    lead_dict,
+    lead_id,
+    lead_line,
+    moment,
+    now_option,
+    open_desk,
+    person_option,
+    print_json,
+    show_lead,
+    user,
+)
+
+_LIMIT = click.IntRange(1, 100_000)
+
+
+@cli.command(epilog="Example: leadflow queue --user 2")
+@person_option("a call queue")
+@click.option("--limit", type=_LIMIT, default=50, show_default=True, help="Entries to show.")
+@db_option
+@now_option
+@json_option
+def queue(user_id: int, limit: int, db: Path, now: datetime | None, as_json: bool) -> None:
+    """A loan officer's call queue, in the order to work it, with why each lead is there."""
+    with open_desk(db, now) as desk:
+        who = user(desk, user_id)
+        page = desk.queue_page(user_id, limit=limit)
+        if as_json:
+            print_json(
+                {
+                    "total": page.total,
+                    "entries": [
+                        {"reason": str(e.reason), "notes": e.notes, "lead": lead_dict(e.lead)}
+                        for e in page.entries
+                    ],
+                }
+            )
+            return
+        if not page.entries:
+            click.echo(f"{who.first_name} {who.last_name}'s queue is empty")
+            return
+        click.echo(f"{'LEAD':<36}  {'PROSPECT':<24} {'PHONE':<13} {'STAGE':<20} WHY")
+        for entry in page.entries:
+            details = page.contacts[entry.lead.contact_id]
+            name = f"{details.first_name} {details.last_name}"
+            if len(name) > 24:
+                name = name[:23] + "…"
+            note = f" -- {entry.notes}" if entry.notes else ""
+            click.echo(
+                f"{entry.lead.lead_id}  {name:<24} {details.cell_phone or '-':<13}"
+                f" {entry.lead.stage:<20} {entry.reason}{note}"
+            )
+        click.echo(f"showing {len(page.entries)} of {page.total}")
+
+
+@cli.command(epilog="Example: leadflow pool --user 2")
+@person_option("looking at the pool")
+@click.option("--limit", type=_LIMIT, default=50, show_default=True)
+@db_option
+@now_option
+@json_option
+def pool(user_id: int, limit: int, db: Path, now: datetime | None, as_json: bool) -> None:
+    """Leads anyone may claim: unowned, or in the playbook's pool stages."""
+    with open_desk(db, now) as desk:
+        user(desk, user_id)
+        leads = desk.pool(user_id, limit=limit)
+        if as_json:
+            print_json([lead_dict(lead) for lead in leads])
+            return
+        if not leads:
+            click.echo("the pool is empty")
+        for lead in leads:
+            click.echo(lead_line(lead, desk))
+
+
+@cli.command("log", epilog="Example: leadflow log LEAD_ID --user 2 --disposition left_vm")
+@click.argument("lead")
+@person_option("logging an outcome")
+@click.option("--disposition", required=True, help="The outcome's key (see the playbook).")
+@click.option("--follow-up", "follow_up", metavar="ISO", help="Schedule a call-back then.")
+@click.option("--note", help="A note with the outcome.")
+@db_option
+@now_option
+@json_option
+def log_outcome(
+    lead: str,
+    user_id: int,
+    disposition: str,
+    follow_up: str | None,
+    note: str | None,
+    db: Path,
+    now: datetime | None,
+    as_json: bool,
+) -> None:
+    """Log a call, text or email outcome on a lead."""
+    due = moment(follow_up, "--follow-up") if follow_up else None
+    with open_desk(db, now) as desk:
+        who = user(desk, user_id)
+        found = lead_id(desk, lead)
+        changed = desk.log_outcome(found, disposition, actor=who, note=note)
+        if due is not None:
+            changed = desk.schedule_follow_up(found, due, actor=who, notes=note)
+        show_lead(desk, changed, as_json, "logged")
+
+
+@cli.command(epilog='Example: leadflow stage LEAD_ID "Application Submitted" --user 2')
+@click.argument("lead")
+@click.argument("stage")
+@person_option("moving a lead's stage")
+@click.option("--note", help="A note (some stages require one).")
+@db_option
+@now_option
+@json_option
+def stage(
+    lead: str,
+    stage: str,
+    user_id: int,
+    note: str | None,
+    db: Path,
+    now: datetime | None,
+    as_json: bool,
+) -> None:
+    """Move a lead to a stage (by key or name)."""
+    with open_desk(db, now) as desk:
+        who = user(desk, user_id)
+        moved = desk.set_stage(lead_id(desk, lead), stage, actor=who, note=note)
+        show_lead(desk, moved, as_json, "moved")
+
+
+@cli.command(epilog="Example: leadflow claim LEAD_ID --user 2")
+@click.argument("lead")
+@person_option("claiming a lead")
+@db_option
+@now_option
+@json_option
+def claim(lead: str, user_id: int, db: Path, now: datetime | None, as_json: bool) -> None:
+    """Take an unowned lead."""
+    with open_desk(db, now) as desk:
+        who = user(desk, user_id)
+        show_lead(desk, desk.claim(lead_id(desk, lead), actor=who), as_json, "claimed")
+
+
+@cli.command(epilog="Example: leadflow release LEAD_ID --user 2")
+@click.argument("lead")
+@person_option("releasing a lead")
+@db_option
+@now_option
+@json_option
+def release(lead: str, user_id: int, db: Path, now: datetime | None, as_json: bool) -> None:
+    """Give a lead back to the pool."""
+    with open_desk(db, now) as desk:
+        who = user(desk, user_id)
+        show_lead(desk, desk.release(lead_id(desk, lead), actor=who), as_json, "released")
+
+
+@cli.command(epilog="Example: leadflow history LEAD_ID")
+@click.argument("lead")
+@db_option
+@json_option
+def history(lead: str, db: Path, as_json: bool) -> None:
+    """A lead's activity, oldest first: who (a user, or System), through what, and what."""
+    from leadflow.events import actor_label
+    from leadflow.storage.codec import event_to_json
+
+    with open_desk(db, None) as desk:
+        events = desk.history(lead_id(desk, lead))
+        if as_json:
+            print_json(
+                [
+                    {"kind": e.kind, "by": actor_label(e), **json.loads(event_to_json(e))}
+                    for e in events
+                ]
+            )
+            return
+        for event in events:
+            by = actor_label(event, desk.directory.users)
+            click.echo(f"{event.at.isoformat(timespec='seconds')}  {by}: {event.describe()}")
