@@ -193,8 +193,8 @@ def test_scalars_keep_their_exact_form() -> None:
     assert json.loads(codec.dumps(date(2026, 3, 10))) == "2026-03-10"
     assert json.loads(codec.dumps(UUID(int=1))) == "00000000-0000-0000-0000-000000000001"
     assert json.loads(codec.dumps(LoanPurpose.REFINANCE_CASH_OUT)) == "Refinance - Cash Out"
-    assert json.loads(codec.dumps(PolicyCursor(7, ((7, -1), (8, 1))))) == {
-        "last_user_id": 7,
+    assert json.loads(codec.dumps(PolicyCursor(weights=((7, -1), (8, 1)), recent=(8, 7)))) == {
+        "recent": [8, 7],
         "weights": [[7, -1], [8, 1]],
     }
 
@@ -369,8 +369,16 @@ def test_exception_records_cursors_and_messages_round_trip() -> None:
         attrs.evolve(make_record(lead), loan_amount=None, state=None),
     ):
         assert codec.exception_from_json(codec.exception_to_json(record)) == record
-    for cursor in (PolicyCursor(), PolicyCursor(7, ((7, -1), (8, 1)))):
+    for cursor in (
+        PolicyCursor(),
+        PolicyCursor(7, ((7, -1), (8, 1))),
+        PolicyCursor(recent=(9, 3, 7), weights=((3, 2),)),
+    ):
         assert codec.cursor_from_json(codec.cursor_to_json(cursor)) == cursor
+    # the shape of cursors stored before the rotation was kept per member
+    legacy = codec.cursor_from_json('{"last_user_id": 7, "weights": [[7, -1], [8, 1]]}')
+    assert legacy == PolicyCursor(recent=(7,), weights=((7, -1), (8, 1)))
+    assert codec.cursor_from_json('{"last_user_id": null, "weights": []}') == PolicyCursor()
     message = OutboxMessage(
         message_id=UUID(int=9),
         created_at=T0.astimezone(CHICAGO),
@@ -439,6 +447,9 @@ def test_an_unknown_event_kind_is_refused_with_the_known_ones() -> None:
         (codec.contact_from_json, "[]", "Contact"),
         (codec.config_from_json, '{"settings": 3}', "OrgConfig"),
         (codec.cursor_from_json, '{"weights": 5}', "PolicyCursor"),
+        (codec.cursor_from_json, '{"recent": [1, "x"]}', "PolicyCursor"),
+        (codec.cursor_from_json, '{"last_user_id": "7"}', "PolicyCursor"),
+        (codec.cursor_from_json, "[]", "PolicyCursor"),
         (lambda text: codec.event_from_json("signal", text), '{"at": "x"}', "signal event"),
     ],
 )

@@ -66,21 +66,25 @@ def test_only_the_fifty_lowest_ids_receive_leads() -> None:
     assert trace.verdict is Verdict.BEYOND_CAP
 
 
-def test_round_robin_resumes_after_the_last_user_and_wraps() -> None:
+def test_round_robin_takes_the_least_recently_assigned_and_wraps() -> None:
     d = directory([member(i) for i in (3, 5, 8)], [WEST_RR])
     results, state = run(d, 4)
     assert [r.assignee_id for r in results] == [3, 5, 8, 3]
+    assert state.cursor("west_rr") == PolicyCursor(recent=(5, 8, 3))
     assert state.cursor("west_rr").last_user_id == 3
-    # user 5 leaves: the next after 3 is 8, not a restart at the lowest id
+    # user 5 leaves and user 9 joins: 9 was never assigned and goes first, then 8 and 3
     d2 = directory([member(3), member(5, active=False), member(8), member(9)], [WEST_RR])
-    results2, _ = run(d2, 3, state=state)
-    assert [r.assignee_id for r in results2] == [8, 9, 3]
+    results2, state2 = run(d2, 4, state=state)
+    assert [r.assignee_id for r in results2] == [9, 8, 3, 9]
+    assert state2.cursor("west_rr").recent == (8, 3, 9)
 
 
-def test_a_cursor_on_a_user_who_left_continues_from_the_next_higher_id() -> None:
+def test_a_stored_rotation_drops_users_who_left_and_puts_new_ones_first() -> None:
     d = directory([member(i) for i in (2, 4, 6)], [WEST_RR])
-    state = RoutingState(cursors={"west_rr": PolicyCursor(last_user_id=5)})
-    assert route(lead(), "purchased_leads", d, state, NOW).assignee_id == 6
+    state = RoutingState(cursors={"west_rr": PolicyCursor(recent=(6, 5, 2))})
+    results, state = run(d, 4, state=state)
+    assert [r.assignee_id for r in results] == [4, 6, 2, 4]
+    assert state.cursor("west_rr").recent == (6, 2, 4)
 
 
 def test_filters_states_zips_purposes_credit() -> None:
@@ -257,19 +261,27 @@ def test_weighted_is_smooth_and_deterministic() -> None:
     d = directory([member(1), member(2)], [policy])
     results, _ = run(d, 8)
     assert [r.assignee_id for r in results] == [1, 1, 2, 1, 1, 1, 2, 1]
+    chosen = results[0].why_not(1)
+    assert chosen is not None
+    assert chosen.detail == "weighted: highest running weight"
 
 
-def test_least_loaded_ties_in_round_robin_order() -> None:
+def test_least_loaded_ties_go_to_the_least_recently_assigned() -> None:
     policy = RoutingPolicy(
         key="west_rr", name="W", teams=("west",), distribution=Distribution.LEAST_LOADED
     )
     d = directory([member(1), member(2), member(3)], [policy])
-    state = RoutingState(
-        loads={1: UserLoad(open_leads=5), 2: UserLoad(open_leads=1), 3: UserLoad(open_leads=1)}
-    )
-    results, state = run(d, 4, state=state)
+    loads = {1: UserLoad(open_leads=5), 2: UserLoad(open_leads=1), 3: UserLoad(open_leads=1)}
+    results, state = run(d, 4, state=RoutingState(loads=loads))
     assert [r.assignee_id for r in results] == [2, 3, 2, 3]
     assert state.load(2).open_leads == 3
+    # 2 and 3 tie on load; 2 was assigned more recently than 3
+    recent = RoutingState(cursors={"west_rr": PolicyCursor(recent=(3, 2))}, loads=loads)
+    results, _ = run(d, 4, state=recent)
+    assert [r.assignee_id for r in results] == [3, 2, 3, 2]
+    chosen = results[0].why_not(3)
+    assert chosen is not None
+    assert chosen.detail == "least_loaded: fewest open leads, then least_recent"
 
 
 def test_direct() -> None:
@@ -305,6 +317,16 @@ def test_ring_all_offers_to_at_most_ring_size_and_the_first_acceptance_wins() ->
     won = resolve_offer(offer, 2, NOW + timedelta(minutes=1), directory=d, state=result.state)
     assert (won.outcome, won.assignee_id) == (Outcome.ASSIGNED, 2)
     assert won.state.cursor("west_rr").last_user_id == 2
+    offered = [(e.user_id, e.detail) for e in result.trace if e.verdict is Verdict.OFFERED]
+    assert offered == [(1, "least_recent: 1"), (2, "least_recent: 2"), (3, "least_recent: 3")]
+    # the next offer goes to the least recently assigned first: 2 accepted, so it is last
+    again = route(lead(), "purchased_leads", d, won.state, NOW)
+    assert again.offer is not None
+    assert again.offer.candidates == (1, 3, 4)
+    after = RoutingState(cursors={"west_rr": PolicyCursor(recent=(4, 5, 1, 3, 2))})
+    late_offer = route(lead(), "purchased_leads", d, after, NOW).offer
+    assert late_offer is not None
+    assert late_offer.candidates == (4, 5, 1)
     with pytest.raises(PermissionDenied, match="was not offered"):
         resolve_offer(offer, 5, NOW, directory=d, state=result.state)
     missed = resolve_offer(offer, None, NOW + timedelta(minutes=6), directory=d, state=result.state)
@@ -377,6 +399,7 @@ def test_the_trace_answers_why_a_user_did_not_get_the_lead() -> None:
     why = result.why_not(7)
     assert why is not None
     assert why.detail == "property state TX"
+    assert result.trace[-1].detail == "least_recent"
     assert route(lead("TX"), "purchased_leads", d, RoutingState(), NOW, trace=False).trace == ()
 
 

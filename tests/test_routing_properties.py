@@ -86,7 +86,11 @@ def build(setup: Setup) -> Directory:
 
 
 def reference_choice(
-    setup: Setup, state: RoutingState, state_code: str | None, purpose: LoanPurpose
+    setup: Setup,
+    state: RoutingState,
+    history: list[int],
+    state_code: str | None,
+    purpose: LoanPurpose,
 ) -> int | None:
     """DESIGN D7 spelled out plainly, for comparison."""
     candidates = sorted(
@@ -111,17 +115,21 @@ def reference_choice(
         eligible.append(user.user_id)
     if not eligible:
         return None
-    last = state.cursor("west_rr").last_user_id
-    after = [uid for uid in eligible if last is None or uid > last]
-    return (after or eligible)[0]
+
+    def last_turn(uid: int) -> int:  # -1: never assigned
+        return max((turn for turn, got in enumerate(history) if got == uid), default=-1)
+
+    # the least recently assigned; never-assigned members first, by user id
+    return min(eligible, key=lambda uid: (last_turn(uid), uid))
 
 
 @given(setups())
 def test_the_engine_agrees_with_a_plain_reading_of_the_rules(setup: Setup) -> None:
     d = build(setup)
     state = RoutingState()
+    history: list[int] = []
     for state_code, purpose in setup.leads:
-        expected = reference_choice(setup, state, state_code, purpose)
+        expected = reference_choice(setup, state, history, state_code, purpose)
         result = route(lead(state_code, purpose), "purchased_leads", d, state, NOW)
         fast = route(lead(state_code, purpose), "purchased_leads", d, state, NOW, trace=False)
         assert result.assignee_id == expected
@@ -137,6 +145,7 @@ def test_the_engine_agrees_with_a_plain_reading_of_the_rules(setup: Setup) -> No
             user = d.user(result.assignee_id)
             assert user.active
             assert not chosen.paused
+            history.append(result.assignee_id)
         state = result.state
 
 

@@ -14,7 +14,6 @@ user 10 brings user 51 into a capped policy at the next routing.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, tzinfo
 
@@ -61,11 +60,14 @@ class PolicyIndex:
         self.policy = policy
         self.users = users
         self.member_ids = tuple(u.user_id for u in users)
+        #: Each member's index (its bit) by user id.
+        self.position: dict[int, int] = {uid: i for i, uid in enumerate(self.member_ids)}
         self.settings: tuple[PolicyMember, ...] = tuple(policy.member(u.user_id) for u in users)
         self.excluded = excluded
         self.size = len(users)
         self.all = (1 << self.size) - 1
-        bits = [1 << i for i in range(self.size)]
+        #: Each member's bit, by index.
+        self.bits = bits = tuple(1 << i for i in range(self.size))
         filters = [s.filters for s in self.settings]
         self.paused = sum(b for b, s in zip(bits, self.settings, strict=True) if s.paused)
         self.weights = tuple(s.weight for s in self.settings)
@@ -162,10 +164,6 @@ class PolicyIndex:
                 self._cache.clear()
             self._cache[key] = hit
         return hit
-
-    def start_index(self, last_user_id: int | None) -> int:
-        """Index of the first member after ``last_user_id`` in user-id order."""
-        return 0 if last_user_id is None else bisect_right(self.member_ids, last_user_id)
 
 
 class Directory:

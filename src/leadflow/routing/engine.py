@@ -17,6 +17,13 @@ Order of decisions:
    when its contact matched an existing one, else **held** or **rejected**
    by the organisation's ``unroutable`` setting.
 
+Inside a policy, round robin gives the lead to the eligible member the
+policy assigned least recently (members it never assigned first, by user
+id): plain rotation by user id when everyone is eligible, and fair inside
+each group of members eligible for the same leads when filters, caps or
+pauses split them. Least-loaded ties and the order of an offer follow the
+same rule; :class:`PolicyCursor` stores it.
+
 Ring-all and first-claim policies return an :class:`Offer`;
 :func:`resolve_offer` settles it with the first acceptance, or fails it
 (``no_answer`` / ``no_claim``) and moves on to the fallback.
@@ -25,8 +32,9 @@ Ring-all and first-claim policies return an :class:`Offer`;
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
+from itertools import chain, islice
 from typing import NamedTuple
 
 import attrs
@@ -111,12 +119,108 @@ class UserLoad:
         )
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class PolicyCursor:
-    """Where a policy's rotation stands: the last user assigned, and weighted-RR weights."""
+    """Where a policy's rotation stands (DESIGN D7): stored with each assignment it makes.
 
-    last_user_id: int | None = None
+    ``recent`` lists the members the policy assigned, each once, least
+    recently assigned first: its last entry is the member assigned last, and
+    a member missing from it was never assigned by the policy. ``weights``
+    holds the weighted round robin's running weight of each member (by user
+    id; a member missing from it is at 0).
+
+    ``PolicyCursor(7)`` or ``PolicyCursor(last_user_id=7)``, the shape of
+    cursors before the rotation was kept per member, is the rotation in which
+    user 7 was assigned last and nobody else has a turn recorded.
+    """
+
+    recent: tuple[int, ...] = ()
     weights: tuple[tuple[int, int], ...] = ()
+
+    def __init__(
+        self,
+        last_user_id: int | None = None,
+        weights: Iterable[tuple[int, int]] = (),
+        *,
+        recent: Iterable[int] = (),
+    ) -> None:
+        order = tuple(recent)
+        if last_user_id is not None:
+            order = (*(uid for uid in order if uid != last_user_id), last_user_id)
+        self.__attrs_init__(order, tuple(weights))
+
+    @property
+    def last_user_id(self) -> int | None:
+        """The member the policy assigned most recently (``None`` before its first)."""
+        return self.recent[-1] if self.recent else None
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """Indexes of the set bits of ``mask``, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+class _Rotation:
+    """A policy's rotation over the members of one :class:`PolicyIndex`, changed in place.
+
+    ``never`` is the bitmask of the members the policy never assigned;
+    ``order`` the other members' indexes, least recently assigned first;
+    ``current`` the weighted round robin's running weight of each member.
+    Built from a :class:`PolicyCursor`, whose members that are no longer
+    candidates of the policy are dropped, and read back as one by
+    :meth:`cursor`. ``moved`` says whether an assignment changed it since.
+    """
+
+    __slots__ = ("current", "index", "moved", "never", "order")
+
+    def __init__(self, index: PolicyIndex, cursor: PolicyCursor) -> None:
+        position = index.position
+        order = [i for i in map(position.get, cursor.recent) if i is not None]
+        if len(set(order)) < len(order):  # a repeated entry counts where it was last
+            order = list(dict.fromkeys(reversed(order)))[::-1]
+        current = [0] * index.size
+        for user_id, weight in cursor.weights:
+            i = position.get(user_id)
+            if i is not None:
+                current[i] = weight
+        self.index = index
+        self.never = index.all & ~sum(map(index.bits.__getitem__, order))
+        self.order = order
+        self.current = current
+        self.moved = False
+
+    def by_recency(self, eligible: int) -> Iterator[int]:
+        """The members of ``eligible``, least recently assigned by the policy first.
+
+        The one ordering rule of every distribution (DESIGN D7): members the
+        policy never assigned come first, by user id (bit order is user-id
+        order), then the others in the order of their last assignment.
+        """
+        yield from _bits(eligible & self.never)
+        for i in self.order:
+            if eligible >> i & 1:
+                yield i
+
+    def take(self, i: int) -> None:
+        """Record member ``i`` as the member the policy assigned most recently."""
+        bit = 1 << i
+        if self.never & bit:
+            self.never ^= bit
+        else:
+            self.order.remove(i)
+        self.order.append(i)
+        self.moved = True
+
+    def cursor(self) -> PolicyCursor:
+        ids = self.index.member_ids
+        current = self.current
+        weights: tuple[tuple[int, int], ...] = ()
+        if any(current):
+            weights = tuple((ids[i], w) for i, w in enumerate(current) if w)
+        return PolicyCursor(weights=weights, recent=tuple(map(ids.__getitem__, self.order)))
 
 
 _NO_LOAD = UserLoad()
@@ -136,24 +240,61 @@ class RoutingState:
     def load(self, user_id: int) -> UserLoad:
         return self.loads.get(user_id, _NO_LOAD)
 
+    def _rotation(self, policy: str, index: PolicyIndex) -> _Rotation:
+        """The policy's rotation, to read or move: this state's is a private copy."""
+        return _Rotation(index, self.cursor(policy))
+
     def _with(
-        self, *, policy: str | None, cursor: PolicyCursor | None, user_id: int, load: UserLoad
+        self, *, policy: str | None, rotation: _Rotation | None, user_id: int, load: UserLoad
     ) -> RoutingState:
         cursors = self.cursors
-        if policy is not None and cursor is not None:
-            cursors = {**self.cursors, policy: cursor}
+        if policy is not None and rotation is not None:
+            cursors = {**self.cursors, policy: rotation.cursor()}
         return RoutingState(cursors, {**self.loads, user_id: load})
+
+
+class _LiveCursors(Mapping[str, PolicyCursor]):
+    """A :class:`Router`'s cursors: those it started from, and its rotations read as cursors."""
+
+    def __init__(self, stored: Mapping[str, PolicyCursor]) -> None:
+        self.stored = dict(stored)
+        self.rotations: dict[str, _Rotation] = {}
+
+    def __getitem__(self, policy: str) -> PolicyCursor:
+        rotation = self.rotations.get(policy)
+        if rotation is not None and rotation.moved:
+            return rotation.cursor()
+        return self.stored[policy]
+
+    def __iter__(self) -> Iterator[str]:
+        moved = (key for key, r in self.rotations.items() if r.moved and key not in self.stored)
+        return chain(self.stored, moved)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 @attrs.frozen
 class _LiveState(RoutingState):
-    """A :class:`Router`'s running state: updated in place instead of copied per lead."""
+    """A :class:`Router`'s running state: updated in place instead of copied per lead.
+
+    ``cursors`` is a :class:`_LiveCursors`: each policy's rotation is built
+    once from its stored cursor and then moved in place.
+    """
+
+    def _rotation(self, policy: str, index: PolicyIndex) -> _Rotation:
+        cursors: _LiveCursors = self.cursors  # type: ignore[assignment]
+        rotation = cursors.rotations.get(policy)
+        if rotation is None or rotation.index is not index:
+            old = rotation  # None, or built for another directory: go on from where it stands
+            rotation = _Rotation(index, cursors.get(policy, _NO_CURSOR))
+            rotation.moved = old is not None and old.moved
+            cursors.rotations[policy] = rotation
+        return rotation
 
     def _with(
-        self, *, policy: str | None, cursor: PolicyCursor | None, user_id: int, load: UserLoad
+        self, *, policy: str | None, rotation: _Rotation | None, user_id: int, load: UserLoad
     ) -> RoutingState:
-        if policy is not None and cursor is not None:
-            self.cursors[policy] = cursor  # type: ignore[index]
         self.loads[user_id] = load  # type: ignore[index]
         return self
 
@@ -254,16 +395,6 @@ class RoutingResult:
 # --------------------------------------------------------------------------- evaluation
 
 
-def _bits(mask: int, start: int, size: int) -> Iterator[int]:
-    """Indexes of the set bits of ``mask``, from ``start`` upwards, wrapping."""
-    for i in range(start, size):
-        if mask >> i & 1:
-            yield i
-    for i in range(start):
-        if mask >> i & 1:
-            yield i
-
-
 class _Evaluation(NamedTuple):  # a tuple: made for every lead routed
     eligible: int
     reason: FailureReason | None
@@ -339,37 +470,53 @@ def _evaluate(
     return _Evaluation(eligible, reason, tuple(trace))
 
 
-def _pick(
-    index: PolicyIndex, eligible: int, cursor: PolicyCursor, state: RoutingState
-) -> tuple[int, PolicyCursor]:
-    """The chosen member index and the policy's next cursor, for assigning distributions."""
+def _pick(index: PolicyIndex, eligible: int, rotation: _Rotation, state: RoutingState) -> int:
+    """The chosen member's index, for the assigning distributions; moves ``rotation``.
+
+    Call it only for a lead that is being assigned to the member it returns.
+    Round robin and direct take the least recently assigned eligible member;
+    least loaded the one with the fewest open leads, ties least recent first;
+    weighted the highest running weight (smooth weighted round robin), ties
+    by user id.
+    """
     distribution = index.policy.distribution
-    ids = index.member_ids
-    start = index.start_index(cursor.last_user_id)
     if distribution is Distribution.WEIGHTED:
-        current = dict(cursor.weights)
+        current = rotation.current
+        weights = index.weights
         total = 0
         best = -1
         best_weight = 0
-        for i in _bits(eligible, 0, index.size):
-            weight = index.weights[i]
+        for i in _bits(eligible):
+            weight = weights[i]
             total += weight
-            current[ids[i]] = current.get(ids[i], 0) + weight
-            if best < 0 or current[ids[i]] > best_weight:
-                best, best_weight = i, current[ids[i]]
-        current[ids[best]] -= total
-        weights = tuple(sorted((uid, w) for uid, w in current.items() if uid in set(ids)))
-        return best, PolicyCursor(ids[best], weights)
-    if distribution is Distribution.LEAST_LOADED:
-        best = min(
-            _bits(eligible, start, index.size),
-            key=lambda i: state.load(ids[i]).open_leads,
-        )
-        return best, PolicyCursor(ids[best], cursor.weights)
-    above = eligible >> start << start
-    chosen = above if above else eligible
-    best = (chosen & -chosen).bit_length() - 1
-    return best, PolicyCursor(ids[best], cursor.weights)
+            running = current[i] = current[i] + weight
+            if best < 0 or running > best_weight:
+                best, best_weight = i, running
+        current[best] -= total
+    elif distribution is Distribution.LEAST_LOADED:
+        ids = index.member_ids
+        fewest = -1
+        tied = 0
+        for i in _bits(eligible):
+            open_leads = state.load(ids[i]).open_leads
+            if fewest < 0 or open_leads < fewest:
+                fewest, tied = open_leads, 1 << i
+            elif open_leads == fewest:
+                tied |= 1 << i
+        best = next(rotation.by_recency(tied))
+    else:
+        best = next(rotation.by_recency(eligible))
+    rotation.take(best)
+    return best
+
+
+#: What the chosen member's trace entry says of the rule that chose it.
+_WHY_CHOSEN = {
+    Distribution.ROUND_ROBIN: "least_recent",
+    Distribution.DIRECT: "direct",
+    Distribution.WEIGHTED: "weighted: highest running weight",
+    Distribution.LEAST_LOADED: "least_loaded: fewest open leads, then least_recent",
+}
 
 
 class _Attempt(NamedTuple):  # a tuple: made for every lead routed
@@ -378,7 +525,7 @@ class _Attempt(NamedTuple):  # a tuple: made for every lead routed
     policy: str
     distribution: Distribution
     assignee: int | None = None
-    cursor: PolicyCursor | None = None
+    rotation: _Rotation | None = None
     offer_to: tuple[int, ...] = ()
     reason: FailureReason | None = None
     trace: tuple[TraceEntry, ...] = ()
@@ -399,26 +546,31 @@ def _try_policy(
         return _Attempt(
             policy_key, policy.distribution, reason=evaluation.reason, trace=evaluation.trace
         )
-    cursor = state.cursor(policy_key)
+    rotation = state._rotation(policy_key, index)
     if policy.distribution in OFFER_DISTRIBUTIONS:
-        start = index.start_index(cursor.last_user_id)
-        order = [index.member_ids[i] for i in _bits(evaluation.eligible, start, index.size)]
-        if policy.distribution is Distribution.RING_ALL:
-            order = order[: policy.ring_size]
+        # least recently assigned first; the rotation moves when someone accepts
+        limit = policy.ring_size if policy.distribution is Distribution.RING_ALL else None
+        ranked = islice(rotation.by_recency(evaluation.eligible), limit)
+        order = [index.member_ids[i] for i in ranked]
+        rank = {user_id: n for n, user_id in enumerate(order, start=1)}
         trace = tuple(
-            attrs.evolve(e, verdict=Verdict.OFFERED) if e.user_id in order else e
+            attrs.evolve(e, verdict=Verdict.OFFERED, detail=f"least_recent: {rank[e.user_id]}")
+            if e.user_id in rank
+            else e
             for e in evaluation.trace
         )
         return _Attempt(policy_key, policy.distribution, offer_to=tuple(order), trace=trace)
-    chosen, new_cursor = _pick(index, evaluation.eligible, cursor, state)
+    chosen = _pick(index, evaluation.eligible, rotation, state)
     assignee = index.member_ids[chosen]
     trace = evaluation.trace
     if trace:
+        why = _WHY_CHOSEN[policy.distribution]
         trace = tuple(
-            attrs.evolve(e, verdict=Verdict.CHOSEN) if e.user_id == assignee else e for e in trace
+            attrs.evolve(e, verdict=Verdict.CHOSEN, detail=why) if e.user_id == assignee else e
+            for e in trace
         )
     return _Attempt(
-        policy_key, policy.distribution, assignee=assignee, cursor=new_cursor, trace=trace
+        policy_key, policy.distribution, assignee=assignee, rotation=rotation, trace=trace
     )
 
 
@@ -433,7 +585,7 @@ def _assigned(
     method: AssignmentMethod,
     *,
     policy: str | None = None,
-    cursor: PolicyCursor | None = None,
+    rotation: _Rotation | None = None,
     distribution: Distribution | None = None,
     via_fallback: bool = False,
     primary_reason: FailureReason | None = None,
@@ -443,7 +595,7 @@ def _assigned(
     load = state.load(user_id).plus_one(day, routed=routed)
     return RoutingResult(
         outcome=Outcome.ASSIGNED,
-        state=state._with(policy=policy, cursor=cursor, user_id=user_id, load=load),
+        state=state._with(policy=policy, rotation=rotation, user_id=user_id, load=load),
         assignee_id=user_id,
         method=method,
         policy=policy,
@@ -516,7 +668,7 @@ def _from_attempts(
                 day,
                 AssignmentMethod.FALLBACK if is_fallback else AssignmentMethod.ROUTING,
                 policy=policy_key,
-                cursor=attempt.cursor,
+                rotation=attempt.rotation,
                 distribution=attempt.distribution,
                 via_fallback=is_fallback,
                 primary_reason=primary_reason,
@@ -608,14 +760,15 @@ def _first_policy_assigns(
     eligible = licensed & ~over
     if not eligible:
         return None
-    chosen, cursor = _pick(index, eligible, state.cursor(key), state)
+    rotation = state._rotation(key, index)
+    chosen = _pick(index, eligible, rotation, state)
     return _assigned(
         state,
         index.member_ids[chosen],
         day,
         AssignmentMethod.FALLBACK if via_fallback else AssignmentMethod.ROUTING,
         policy=key,
-        cursor=cursor,
+        rotation=rotation,
         distribution=distribution,
         via_fallback=via_fallback,
     )
@@ -700,14 +853,17 @@ def resolve_offer(
         if not directory.user(accepted_by).active:
             raise PermissionDenied(f"user {accepted_by} is inactive and cannot accept leads")
         index = directory.index(offer.policy)
-        cursor = attrs.evolve(state.cursor(offer.policy), last_user_id=accepted_by)
+        rotation = state._rotation(offer.policy, index)
+        accepted = index.position.get(accepted_by)
+        if accepted is not None:  # still a candidate of the policy: the most recent now
+            rotation.take(accepted)
         return _assigned(
             state,
             accepted_by,
             day,
             AssignmentMethod.FALLBACK if offer.via_fallback else AssignmentMethod.ROUTING,
             policy=offer.policy,
-            cursor=cursor,
+            rotation=rotation,
             distribution=index.policy.distribution,
             via_fallback=offer.via_fallback,
             primary_reason=offer.primary_reason,
@@ -756,7 +912,7 @@ class Router:
     def __init__(self, directory: Directory, state: RoutingState | None = None) -> None:
         base = state or RoutingState()
         self.directory = directory
-        self._live = _LiveState(dict(base.cursors), dict(base.loads))
+        self._live = _LiveState(_LiveCursors(base.cursors), dict(base.loads))
 
     @property
     def state(self) -> RoutingState:

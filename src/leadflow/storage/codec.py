@@ -752,8 +752,23 @@ def cursor_to_json(cursor: PolicyCursor) -> str:
 
 
 def cursor_from_json(text: str) -> PolicyCursor:
-    """The cursor :func:`cursor_to_json` wrote."""
-    return loads(text, PolicyCursor)
+    """The cursor :func:`cursor_to_json` wrote, or one stored in the earlier shape.
+
+    Cursors used to be ``{"last_user_id": N, "weights": [...]}``: that reads as
+    the rotation in which user N was assigned last and nobody else has a turn
+    recorded (``PolicyCursor(N, weights)``).
+    """
+    try:
+        doc = _decode(text)
+        cursor = _structure(doc, PolicyCursor)
+        last = doc.get("last_user_id")
+        if last is not None:
+            if type(last) is not int:
+                raise TypeError(f"last_user_id must be a user id, not {last!r}")
+            cursor = PolicyCursor(last, cursor.weights, recent=cursor.recent)
+    except _DECODE_ERRORS as exc:
+        raise _invalid("PolicyCursor", text, exc) from exc
+    return cursor
 
 
 def message_to_json(message: OutboxMessage) -> str:
