@@ -116,7 +116,8 @@ def exceptions_assign(
 def exceptions_ignore(lead: str, user_id: int | None, db: Path, now: datetime | None) -> None:
     """Hide a record from the exception list (it can still be assigned)."""
     with open_desk(db, now) as desk:
-        record = desk.ignore_exception(lead_id(desk, lead), actor=actor(desk, user_id))
+        who = actor(desk, user_id)
+        record = desk.ignore_exception(lead_id(desk, lead), actor=who)
         click.echo(f"ignored {record.lead_id}")
 
 
@@ -128,9 +129,8 @@ def exceptions_ignore(lead: str, user_id: int | None, db: Path, now: datetime | 
 def exceptions_unignore(lead: str, user_id: int | None, db: Path, now: datetime | None) -> None:
     """Show an ignored record in the exception list again."""
     with open_desk(db, now) as desk:
-        record = desk.ignore_exception(
-            lead_id(desk, lead), actor=actor(desk, user_id), ignored=False
-        )
+        who = actor(desk, user_id)
+        record = desk.ignore_exception(lead_id(desk, lead), actor=who, ignored=False)
         click.echo(f"unignored {record.lead_id}")
 
 
