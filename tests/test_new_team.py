@@ -70,6 +70,10 @@ LEADS = (
 )
 
 
+#: A user who left, added before the policies.
+INACTIVE_CY = '[[users]]\nid = 12\nname = "Cy Park"\nemail = "cy@example.com"\nactive = false\n'
+
+
 def run(*args: str | Path) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args])
 
@@ -274,7 +278,7 @@ def test_bad_usage_exits_2_with_one_line(
         team,
         TEAM.replace(
             "[[policies]]",
-            '[[users]]\nid = 12\nname = "Cy Park"\nemail = "cy@example.com"\nactive = false\n\n[[policies]]',
+            INACTIVE_CY + "\n[[policies]]",
         ),
     )
     assert run("init", "--config", team, "--db", db).exit_code == 0
