@@ -98,7 +98,7 @@ def main() -> None:
     org = org_config_from_toml(ORG, name="harbor org")
     store = AuditedStore()
     host_store: Store = store  # type-checks: the host's class follows the protocol
-    LeadDesk.configure(host_store, org.config, actor=None, at=clock[0])
+    LeadDesk.configure(host_store, org.config, at=clock[0])  # as the system actor
 
     # The seed's journey: a purchase application creates a referral lead for the
     # loan officer who owns the contact.
@@ -123,7 +123,7 @@ def main() -> None:
         "Loan Amount": "$420,000",
         "Property State": "FL",
     }
-    created = desk.create_lead(form, source="website", actor=None, origin=Origin.API)
+    created = desk.create_lead(form, source="website", origin=Origin.API)  # the system actor
     assert created.lead is not None
     lead = created.lead
     officer = desk.user(lead.assignee_id or 0)

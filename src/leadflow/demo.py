@@ -250,8 +250,11 @@ def run_demo(say: Callable[[str], None], *, db: Path | None = None, leads: int =
                     f"   {record.prospect_name:<20} {record.state or '--'}  {record.failure_reason}"
                 )
             if records:
-                desk.assign_exception(records[0].lead_id, 1, actor=1)
-                say(f"   Daniel (admin) assigns {records[0].prospect_name} to himself.")
+                desk.assign_exception(records[0].lead_id, officer)
+                say(
+                    f"   {records[0].prospect_name} is assigned to Maria from the list"
+                    " (batch work: no user id needed, it runs as the system actor)."
+                )
 
             report = desk.activity_report("weekly", date(2026, 3, 9))
             report_path = work / "out" / "week.csv"
