@@ -13,6 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import leadflow.io.csvfiles as csvfiles
+from desk_helpers import make_desk
+from leadflow.batch import route_file
 from leadflow.errors import FieldError, LeadflowError, ValidationError
 from leadflow.io.csvfiles import (
     AssignedWriter,
@@ -27,6 +29,7 @@ from leadflow.io.csvfiles import (
     lead_template_header,
     read_leads,
 )
+from leadflow.storage.memory import MemoryStore
 from leadflow.validate import COLUMNS, RowValidator, map_columns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,6 +248,44 @@ def test_an_unmappable_header_names_every_offending_column() -> None:
 def test_a_misspelt_column_gets_a_suggestion() -> None:
     with pytest.raises(BadHeader, match="did you mean 'loan_amount'"):
         read(b"first_name,last_name,loan_amout\n")
+
+
+@pytest.mark.parametrize(
+    "column", ["Lead ID", "lead_id", "Lead Id", "ID", "created", "Created At", "updated_at"]
+)
+@pytest.mark.parametrize("ignore_unknown", [False, True])
+def test_a_header_naming_a_system_field_is_one_header_error(
+    column: str, ignore_unknown: bool
+) -> None:
+    # blank cells, or a row that could not even be read: the header alone decides
+    data = f"First Name,Last Name,Email,{column}\nAnn,Lee,a@x.com,\n".encode() + b"\xff,\n"
+    with pytest.raises(BadHeader) as info:
+        read(data, ignore_unknown=ignore_unknown)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{column}: ")
+    assert "set by leadflow" in problem
+    assert "external_id" in problem
+
+
+def test_a_header_naming_a_system_field_imports_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("Lead ID,First Name,Last Name,Email\n,Ann,Lee,a@x.com\n", encoding="utf-8")
+    desk, _ = make_desk(MemoryStore())
+    with pytest.raises(BadHeader, match="Lead ID: is set by leadflow, not by a file"):
+        route_file(path, source="referral", out_dir=tmp_path / "out", desk=desk)
+    assert not (tmp_path / "out").exists()
+    with desk.store.unit_of_work() as uow:
+        assert uow.count_leads() == 0
+
+
+def test_every_misspelt_column_of_a_header_gets_its_own_suggestion() -> None:
+    with pytest.raises(BadHeader) as info:
+        read(b"Frist Name,Last Name,E-mail Adress,Colour\n")
+    assert info.value.problems == (
+        "Frist Name: is not a lead column; did you mean 'first_name'?",
+        "E-mail Adress: is not a lead column; did you mean 'email'?",
+        "Colour: is not a lead column",
+    )
 
 
 def test_ignore_unknown_leaves_unknown_and_unnamed_columns_out_of_the_mapping() -> None:

@@ -10,6 +10,8 @@ from leadflow.errors import LeadflowError, ValidationError
 from leadflow.model import LoanPurpose, YesNoUnknown
 from leadflow.validate import (
     COLUMNS,
+    FREE_TEXT_COLUMNS,
+    LeadDraft,
     RowValidator,
     canonical_column,
     map_columns,
@@ -204,9 +206,147 @@ def test_to_row_is_the_inverse_of_validation() -> None:
     assert validate_row(row) == draft
 
 
-def test_an_address_may_span_lines_and_is_joined() -> None:
+def test_free_text_keeps_its_line_breaks() -> None:
     row = {"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}
-    draft = validate_row({**row, "property_address": "12 Main St\r\n  Apt 4\n"}, source="referral")
-    assert draft.attributes.property_address == "12 Main St, Apt 4"
-    with pytest.raises(ValidationError, match="line break"):
-        validate_row({**row, "last_name": "Lee\nJr"}, source="referral")
+    draft = validate_row(
+        {
+            **row,
+            "property_address": "12 Main St\r\n  Apt 4\n",
+            "referred_by": "Pat Lee\n(her neighbour)",
+        },
+        source="referral",
+    )
+    # \r\n is written \n; the spaces inside stay, the cell's own ends are stripped
+    assert draft.attributes.property_address == "12 Main St\n  Apt 4"
+    assert draft.attributes.referred_by == "Pat Lee\n(her neighbour)"
+    assert set(FREE_TEXT_COLUMNS) == {"referred_by", "property_address"}
+
+
+#: A value of each one-line column, good without the {} (a space for a state's name),
+#: spoilt by a line break there.
+ONE_LINE = {
+    "first_name": "An{}n",
+    "last_name": "Lee{}Jr",
+    "email": "ann{}@example.com",
+    "cell_phone": "555 201{}4567",
+    "lead_source": "refer{}ral",
+    "loan_purpose": "Cash Out{}Refi",
+    "loan_amount": "${}250,000",
+    "property_type": "Single{}Family",
+    "occupancy": "Second{}Home",
+    "credit_rating": "Go{}od",
+    "estimated_purchase_price": "400{}000",
+    "down_payment": "20,000{}.00",
+    "desired_timeframe": "6{}months",
+    "already_found_home": "Y{}es",
+    "first_time_buyer": "N{}o",
+    "veteran": "Un{}known",
+    "property_state": "New{}York",
+    "property_zip": "750{}01",
+    "external_id": "A-{}1",
+    "lead_stage": "Ne{}w",
+    "assignee_id": "1{}2",
+}
+
+
+def test_every_column_but_free_text_is_one_line() -> None:
+    assert set(ONE_LINE) == set(COLUMNS) - set(FREE_TEXT_COLUMNS)
+
+
+@pytest.mark.parametrize("field", sorted(ONE_LINE))
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r", "\u2028"])
+def test_a_line_break_in_a_one_line_field_is_that_fields_error(field: str, line_break: str) -> None:
+    base = {
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "email": "ann@example.com",
+        "lead_source": "referral",
+    }
+    options: dict[str, object] = {"sources": {"referral"}, "stages": {"new": "new"}}
+    joined = " " if field == "property_state" else ""
+    validate_row({**base, field: ONE_LINE[field].format(joined)}, **options)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as info:
+        validate_row({**base, field: ONE_LINE[field].format(line_break)}, row_number=7, **options)  # type: ignore[arg-type]
+    error = info.value
+    assert error.fields == (field,)
+    assert error.row == 7
+    assert str(error).startswith(f"row 7: {field} = ")
+    assert "line break" in str(error)
+
+
+def test_a_line_break_in_a_first_name_is_refused_in_a_table_too() -> None:
+    validator = RowValidator(source="referral")
+    headers = ["first_name", "last_name", "email", "referred_by"]
+    rows = [
+        ["Ann", "Lee", "ann@example.com", "Pat\nLee"],
+        ["Bo\nJo", "Ng", "bo@example.com", "Sam\r\nNg"],
+    ]
+    good, bad = validator.validate_table(headers, rows, [1, 2])
+    assert isinstance(good, LeadDraft)
+    assert good.attributes.referred_by == "Pat\nLee"
+    assert isinstance(bad, ValidationError)
+    assert bad.fields == ("first_name",)
+    assert str(bad) == (
+        "row 2: first_name = 'Bo\\nJo': contains a line break "
+        "(only free-text fields may span lines)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Lead ID", "lead_id"),
+        ("lead_id", "lead_id"),
+        ("Lead Id", "lead_id"),
+        ("LEAD-ID", "lead_id"),
+        ("ID", "lead_id"),
+        ("created", "created_at"),
+        ("Created At", "created_at"),
+        ("Created Date", "created_at"),
+        ("updated", "updated_at"),
+        ("updated_at", "updated_at"),
+        ("Updated Date", "updated_at"),
+    ],
+)
+@pytest.mark.parametrize("ignore_unknown", [False, True])
+def test_a_header_naming_a_system_field_is_refused(
+    header: str, field: str, ignore_unknown: bool
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        map_columns(["First Name", header, "Email"], ignore_unknown=ignore_unknown)
+    (error,) = info.value.errors
+    assert error.field == header
+    assert "set by leadflow" in error.message
+    assert "external_id" in error.message
+    named_as_is = header.lower().replace(" ", "_").replace("-", "_") == field
+    assert (f"means {field}, which is set by leadflow" in error.message) is not named_as_is
+
+
+@pytest.mark.parametrize(
+    ("header", "suggested"),
+    [
+        ("loan_purpse", "loan_purpose"),
+        ("Frist Name", "first_name"),
+        ("Emial", "email"),
+        ("E-mail Adress", "email"),
+        ("Zip Cod", "property_zip"),
+        ("Refered By", "referred_by"),
+        ("External Ids", "external_id"),
+        ("Lead Sorce", "lead_source"),
+    ],
+)
+def test_an_unknown_header_suggests_the_closest_column(header: str, suggested: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        map_columns(["last_name", header])
+    (error,) = info.value.errors
+    assert error.message == f"is not a lead column; did you mean {suggested!r}?"
+    # the same words where a row's unknown column is reported
+    assert errors_of({**GOOD, header: "x"}) == {header: error.message}
+
+
+@pytest.mark.parametrize("header", ["Colour", "Notes", "Shoe Size", "Lead Idea", "Zzz"])
+def test_an_unknown_header_far_from_every_column_suggests_nothing(header: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        map_columns([header])
+    (error,) = info.value.errors
+    assert error.message == "is not a lead column"

@@ -24,6 +24,9 @@ EDGES: dict[str, list[str]] = {
         "  ",
         "A\tnn",
         "A\nnn",
+        "A\r\nnn",
+        "A\rnn",
+        "Ann\n",
         "A\x07",
         "Zoë",
         "x" * 100,
@@ -58,6 +61,9 @@ EDGES: dict[str, list[str]] = {
         "a@" + ("b" * 63) + ".com",
         "a@" + ("b" * 64) + ".com",
         "a@b.c.d.e.org",
+        "ann\n@example.com",
+        "ann@example.com\nbo@example.com",
+        "ann@example.com\r\n",
         "",
     ],
     "cell_phone": [
@@ -78,12 +84,39 @@ EDGES: dict[str, list[str]] = {
         "555 201 45678",
         "5552014567 x12",
         "555\u00a0201\u00a04567",
+        "555\n201 4567",
+        "555-201-4567\n555-201-4568",
+        "+1\n5552014567",
         "٥٥٥٢٠١٤٥٦٧",
         "",
     ],
     "lead_source": ["", "web", "referral", "Web", "other", "no spaces!"],
-    "referred_by": ["", "Pat", "P\x00t", "x" * 201],
-    "loan_purpose": ["Purchase", "purchase", " Refi - Cash Out ", "Purchse", "", "TBD"],
+    "referred_by": [
+        "",
+        "Pat",
+        "P\x00t",
+        "x" * 201,
+        "Pat\nLee",
+        "Pat\r\nLee",
+        "Pat\rLee",
+        "\nPat\n\n",
+        "Pat\n\nLee\r\n\r\n(neighbour)",
+        "P\u2028t\x85",
+        "Pat\n=cmd",
+        "Pat\n\x0b",
+        "x\r\n" * 67,
+        "x\r\n" * 100,
+    ],
+    "loan_purpose": [
+        "Purchase",
+        "purchase",
+        " Refi - Cash Out ",
+        "Purchse",
+        "",
+        "TBD",
+        "Refi -\nCash Out",
+        "Purchase\r\n",
+    ],
     "loan_amount": [
         "350000",
         "$350,000",
@@ -91,6 +124,8 @@ EDGES: dict[str, list[str]] = {
         "350000.5",
         "350000.555",
         "-5",
+        "350000\n1",
+        "$\n350,000",
         "0",
         "000123",
         "1234567890123",
@@ -115,12 +150,18 @@ EDGES: dict[str, list[str]] = {
         "1 Main St\r\nApt 2",
         "1 Main St\x85Apt 2",
         "1 Main St\u2028Apt 2",
+        "1 Main St\rApt 2",
+        "1 Main St\n\n  Apt 2  \n",
+        "\n1 Main St",
+        "=1+1\n2 Main St",
+        ("1 Main St\r\n" * 46)[:-2],
+        "1 Main St\r\n" * 50,
         "1 Main\x0bSt",
         "x" * 500,
         "x" * 501,
         "",
     ],
-    "property_state": ["TX", "tx", "Texas", " new  york ", "ZZ", ""],
+    "property_state": ["TX", "tx", "Texas", " new  york ", "new\nyork", "T\nX", "ZZ", ""],
     "property_zip": [
         "75001",
         "02134",
@@ -131,11 +172,13 @@ EDGES: dict[str, list[str]] = {
         "75001-123",
         "٧٥٠٠١",
         "７５００１",
+        "75001\n75002",
+        "75001\r",
         "",
     ],
-    "external_id": ["E-1", "E-2", "", "E\x1f3", "x" * 201],
-    "lead_stage": ["", "New", " engaged ", "closed"],
-    "assignee_id": ["", "7", "007", "0", "-1", "seven"],
+    "external_id": ["E-1", "E-2", "", "E\x1f3", "x" * 201, "E\n1", "E-1\r\nE-2"],
+    "lead_stage": ["", "New", " engaged ", "closed", "New\nEngaged"],
+    "assignee_id": ["", "7", "007", "0", "-1", "seven", "7\n8"],
     "created_at": ["", "2026-01-01"],
     "Favourite Colour": ["", "red"],
 }
@@ -144,7 +187,7 @@ EDGES: dict[str, list[str]] = {
 def _cells(field: str) -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(EDGES[field]),
-        st.text(alphabet=st.sampled_from("aZ09 .@-+$,()\n\t\r'é٣"), max_size=14),
+        st.text(alphabet=st.sampled_from("aZ09 .@-+$,()\n\t\r'é٣\u2028\x85"), max_size=14),
     )
 
 
@@ -317,3 +360,36 @@ def test_a_table_with_cells_that_are_not_text_goes_row_by_row() -> None:
     assert isinstance(got[1], LeadDraft)
     assert got[1].attributes.loan_amount == Decimal("7.00")
     assert isinstance(got[2], LeadDraft)
+
+
+def test_free_text_with_line_breaks_keeps_them_in_a_table() -> None:
+    """A line break in a free-text cell is kept (as \\n) and does not pass for a cell's end:
+    the column's other cells are still checked together."""
+    headers = ["first_name", "last_name", "email", "referred_by", "property_address"]
+    rows = [
+        [
+            f"P{i}",
+            "Lee",
+            f"p{i}@example.com",
+            "Pat\r\nLee" if i % 10 == 0 else f"Pat {i}",
+            "1 Main St\nApt 2" if i % 7 == 0 else f"{i} Main St",
+        ]
+        for i in range(300)
+    ]
+    rows[5][0] = "Bo\nJo"  # a one-line field: refused, its row alone
+    validator = RowValidator(source="web")
+    _check(validator, headers, rows)
+    results = validator.validate_table(headers, rows, range(1, 301))
+    first = results[0]
+    assert isinstance(first, LeadDraft)
+    assert first.attributes.referred_by == "Pat\nLee"
+    assert first.attributes.property_address == "1 Main St\nApt 2"
+    eleventh = results[11]
+    assert isinstance(eleventh, LeadDraft)
+    assert (eleventh.attributes.referred_by, eleventh.attributes.property_address) == (
+        "Pat 11",
+        "11 Main St",
+    )
+    refused = results[5]
+    assert isinstance(refused, ValidationError)
+    assert (refused.row, refused.fields) == (6, ("first_name",))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadflow.model import LoanPurpose, PropertyType, YesNoUnknown
 from leadflow.validate import LOAN_PURPOSES, PROPERTY_TYPES, TIMEFRAMES, YES_NO_UNKNOWN
@@ -183,6 +186,67 @@ def test_text_refuses_control_characters_line_breaks_and_length() -> None:
         parse_text("a\nb")
     with pytest.raises(BadValue, match="at most 5"):
         parse_text("abcdefg", max_length=5)
+
+
+@pytest.mark.parametrize("raw", ["a\nb", "a\r\nb", "a\rb", "a\x85b", "a\u2028b", "a\u2029b"])
+def test_one_line_text_refuses_every_line_break(raw: str) -> None:
+    with pytest.raises(BadValue, match="contains a line break"):
+        parse_text(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("1 Main St\nApt 2", "1 Main St\nApt 2"),
+        ("1 Main St\r\nApt 2", "1 Main St\nApt 2"),
+        ("1 Main St\rApt 2", "1 Main St\nApt 2"),
+        ("a\r\n\r\nb\n\nc", "a\n\nb\n\nc"),
+        ("a\r\r\nb", "a\n\nb"),
+        ("a  \n\t b", "a  \n\t b"),
+        ("a\u2028b\x85c", "a\u2028b\x85c"),
+        ("Miki Dora", "Miki Dora"),
+    ],
+)
+def test_free_text_keeps_its_line_breaks_as_line_feeds(raw: str, kept: str) -> None:
+    assert parse_text(raw, multiline=True) == kept
+
+
+def test_free_text_still_refuses_control_characters_and_counts_what_it_keeps() -> None:
+    with pytest.raises(BadValue, match="control"):
+        parse_text("a\nb\x0bc", multiline=True)
+    assert parse_text("ab\r\ncd", max_length=5, multiline=True) == "ab\ncd"
+    with pytest.raises(BadValue, match="at most 4"):
+        parse_text("ab\r\ncd", max_length=4, multiline=True)
+
+
+@given(st.text(alphabet=st.sampled_from("ab \t\n\r\u2028"), max_size=20))
+def test_free_text_changes_nothing_but_carriage_returns(raw: str) -> None:
+    kept = parse_text(raw, max_length=100, multiline=True)
+    assert kept == raw.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw"),
+    [
+        (parse_email, "ann\n@example.com"),
+        (parse_email, "ann@example.com\nbo@example.com"),
+        (parse_phone, "555\n201 4567"),
+        (parse_phone, "+44 20\r\n7946 0958"),
+        (parse_money, "$\n250,000"),
+        (parse_money, "250\n000"),
+        (parse_state, "New\nYork"),
+        (parse_state, "new\r\nyork"),
+        (parse_zip, "75001\n1234"),
+        (LOAN_PURPOSES.parse, "Refinance -\nCash Out"),
+        (LOAN_PURPOSES.parse, "Purchase\u2028"),
+        (YES_NO_UNKNOWN.parse, "Y\nes"),
+    ],
+)
+def test_values_that_are_one_line_refuse_a_line_break(
+    parse: Callable[[str], object], raw: str
+) -> None:
+    with pytest.raises(BadValue, match="contains a line break"):
+        parse(raw)
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,14 @@ Rules (DESIGN D1, seed *Lead Records*):
 * ``property_state`` is a USPS code, ``property_zip`` five digits (ZIP+4 is
   cut to five);
 * ``lead_id``, ``created_at`` and ``updated_at`` are system-generated: a row
-  that sets them is refused for that field;
+  that sets them is refused for that field, and :func:`map_columns` refuses
+  a file header that names them;
+* free text (:data:`FREE_TEXT_COLUMNS`: ``referred_by``,
+  ``property_address``) keeps its line breaks, each written ``\n``; every
+  other field is one line, and a line break in it is refused;
 * a column that is not a lead field is an error unless the caller asks to
-  ignore unknown columns.
+  ignore unknown columns; the error suggests the closest column, if one is
+  close.
 
 Column names are matched ignoring case, spaces and punctuation, and common
 header spellings are understood (``Cell Phone``, ``Phone Cell``, ``Zip Code``,
@@ -56,10 +61,10 @@ from leadflow.model import (
     YesNoUnknown,
 )
 from leadflow.values import (
-    _CONTROL,
     _PHONE_FORMATTING,
     BadValue,
     Choices,
+    _refuse_line_break,
     parse_email,
     parse_money,
     parse_phone,
@@ -71,6 +76,7 @@ from leadflow.values import (
 __all__ = [
     "COLUMNS",
     "CREDIT_RATINGS",
+    "FREE_TEXT_COLUMNS",
     "HEADER_ALIASES",
     "LOAN_PURPOSES",
     "OCCUPANCIES",
@@ -201,8 +207,13 @@ COLUMNS: tuple[str, ...] = (
     "assignee_id",
 )
 
-#: System-generated columns: a row that sets one is refused for that field.
+#: System-generated columns: a row that sets one is refused for that field, and a
+#: file header that names one is refused (:func:`map_columns`).
 SYSTEM_COLUMNS: tuple[str, ...] = ("lead_id", "created_at", "updated_at")
+
+#: Free-text columns: the only ones whose cells may hold line breaks (kept, as ``\n``).
+#: Every other column is an identity, a code, an amount or a choice: one line.
+FREE_TEXT_COLUMNS: tuple[str, ...] = ("referred_by", "property_address")
 
 #: Header spellings understood besides the canonical column names (after folding).
 HEADER_ALIASES: Mapping[str, str] = {
@@ -254,24 +265,48 @@ _ORDER = {name: i for i, name in enumerate(COLUMNS + SYSTEM_COLUMNS)}
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
+def _fold_header(header: str) -> str:
+    return _NON_WORD.sub("_", header.lower()).strip("_")
+
+
 def canonical_column(header: str) -> str | None:
     """The lead field a column header means, or ``None`` if it is not a lead field.
 
     Case, spaces and punctuation are ignored (``"Loan Purpose"``,
     ``"loan-purpose"`` and ``"LOAN_PURPOSE"`` all mean ``loan_purpose``).
     """
-    folded = _NON_WORD.sub("_", header.lower()).strip("_")
+    folded = _fold_header(header)
     if folded in _KNOWN:
         return folded
     return HEADER_ALIASES.get(folded)
 
 
+#: Spellings a "did you mean" may point at (after folding), with the column each means:
+#: the columns and their aliases, never a system column.
+_SUGGESTED: Mapping[str, str] = {
+    **{column: column for column in COLUMNS},
+    **{alias: field for alias, field in HEADER_ALIASES.items() if field in COLUMNS},
+}
+#: How close (difflib's ratio) a header must be to a known spelling to be suggested it.
+_CLOSE = 0.75
+
+
 def _unknown_column(header: str) -> FieldError:
-    close = difflib.get_close_matches(
-        _NON_WORD.sub("_", header.lower()).strip("_"), COLUMNS, n=1, cutoff=0.7
-    )
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    """The error of a header that is no lead column, suggesting the closest column if any."""
+    close = difflib.get_close_matches(_fold_header(header), _SUGGESTED, n=1, cutoff=_CLOSE)
+    hint = f"; did you mean {_SUGGESTED[close[0]]!r}?" if close else ""
     return FieldError(header, None, f"is not a lead column{hint}")
+
+
+def _system_column(header: str, field: str) -> FieldError:
+    """The error of a file header naming a system column (``Lead ID``, ``Created``)."""
+    what = "is" if _fold_header(header) == field else f"means {field}, which is"
+    return FieldError(
+        header,
+        None,
+        f"{what} set by leadflow, not by a file: leave the column out "
+        "(a file's own ids for its leads go in external_id)",
+    )
 
 
 def map_columns(headers: Iterable[str], *, ignore_unknown: bool = False) -> dict[str, str]:
@@ -279,7 +314,10 @@ def map_columns(headers: Iterable[str], *, ignore_unknown: bool = False) -> dict
 
     Returns ``{header: field}`` for the headers that are lead fields. Raises
     :class:`ValidationError` listing every unknown column (unless
-    ``ignore_unknown``) and every field given by two columns.
+    ``ignore_unknown``; with a "did you mean" when one is close), every
+    field given by two columns and every system column
+    (:data:`SYSTEM_COLUMNS`, in any spelling: ``Lead ID``, ``Created``),
+    which a file cannot set, even blank and with ``ignore_unknown``.
     """
     mapping: dict[str, str] = {}
     seen: dict[str, str] = {}
@@ -289,6 +327,9 @@ def map_columns(headers: Iterable[str], *, ignore_unknown: bool = False) -> dict
         if field is None:
             if not ignore_unknown:
                 errors.append(_unknown_column(header))
+            continue
+        if field in SYSTEM_COLUMNS:
+            errors.append(_system_column(header, field))
             continue
         if field in seen:
             errors.append(
@@ -328,21 +369,26 @@ def _name(raw: str) -> str:
     return parse_text(raw, max_length=100)
 
 
+def _free_text(raw: str) -> str:
+    """Free text: its line breaks are kept (see :func:`parse_text`)."""
+    return parse_text(raw, max_length=200, multiline=True)
+
+
 def _address(raw: str) -> str:
-    """An address may span lines (a quoted CSV cell); its lines are joined with ", "."""
-    text = parse_text(raw, max_length=500, multiline=True)
-    lines = [line.strip() for line in text.splitlines()]
-    return ", ".join(line for line in lines if line)
+    """A property address: free text, and it may span lines (a quoted CSV cell)."""
+    return parse_text(raw, max_length=500, multiline=True)
 
 
 def _source(raw: str) -> str:
     if not KEY_PATTERN.fullmatch(raw):
+        _refuse_line_break(raw)
         raise BadValue("is not a lead source key: keys use letters, digits and _ only")
     return raw
 
 
 def _user_id(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
+        _refuse_line_break(raw)
         raise BadValue("is not a user id: use the user's positive whole-number id")
     return int(raw)
 
@@ -357,7 +403,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "email": parse_email,
     "cell_phone": parse_phone,
     "lead_source": _source,
-    "referred_by": parse_text,
+    "referred_by": _free_text,
     "loan_purpose": LOAN_PURPOSES.parse,
     "loan_amount": parse_money,
     "property_type": PROPERTY_TYPES.parse,
@@ -942,7 +988,6 @@ _KEEP = 4096
 #: Fields whose cells are mostly distinct: a column of them remembers nothing.
 _UNIQUE = frozenset({"email", "cell_phone", "property_address", "external_id"})
 
-_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
 # whole lines of cells joined by line ends (re.MULTILINE): one scan checks a column
 _US_PHONE_LINE = re.compile(r"^(?:\+?1)?[2-9][0-9]{2}[2-9][0-9]{6}$", re.MULTILINE)
 _ZIP_LINE = re.compile(r"^[0-9]{5}(?:-?[0-9]{4})?$", re.MULTILINE)
@@ -955,7 +1000,11 @@ _NOT_PLAIN = ("..", ".@", "@.", "\n.", "@-", "-.", ".-")
 
 
 def _joined(stripped: list[str]) -> str | None:
-    """The cells joined by line ends, or ``None`` if a cell has a line end of its own."""
+    """The cells joined by line ends, or ``None`` if a cell has a line end of its own.
+
+    For columns whose cells are one line (emails, phones, ZIPs, amounts): a
+    column with a line break in a cell is parsed a cell at a time.
+    """
     joined = "\n".join(stripped)
     return joined if joined.count("\n") == len(stripped) - 1 else None
 
@@ -983,22 +1032,23 @@ def _accepted(values: list[Any], bad: list[int]) -> list[Any]:
     return values
 
 
-def _bulk_text(max_length: int, multiline: bool = False) -> Callable[[list[str]], list[Any] | None]:
-    """Free text cells that :func:`parse_text` takes unchanged, checked with a few C-speed scans."""
+def _bulk_text(max_length: int) -> Callable[[list[str]], list[Any] | None]:
+    """Text cells that :func:`parse_text` takes unchanged, checked with a few C-speed scans.
+
+    A printable cell (no control character, line break or tab) of at most
+    ``max_length`` characters is its own value; any other cell -- a blank,
+    a line break (kept in free text, refused elsewhere), a tab -- is parsed
+    alone. The cells are never joined, so a line break in a cell cannot pass
+    for the end of a cell.
+    """
 
     def bulk(cells: list[str]) -> list[Any] | None:
         stripped = list(map(str.strip, cells))
-        if not all(map(str.isprintable, stripped)):  # a control character, a line end...
-            joined = _joined(stripped)
-            if (
-                joined is None
-                or _CONTROL.search(joined)
-                or (_LINE_BREAKS.search(joined) if multiline else "\r" in joined)
-            ):
-                return None
         if max(map(len, stripped)) > max_length:
             return None
-        return _accepted(stripped, _blanks(stripped))
+        printable = list(map(str.isprintable, stripped))
+        alone = _indices(printable, False) if False in printable else []
+        return _accepted(stripped, alone + _blanks(stripped))
 
     return bulk
 
@@ -1077,7 +1127,7 @@ _BULK: dict[str, Callable[[list[str]], list[Any] | None]] = {
     "loan_amount": _bulk_money,
     "estimated_purchase_price": _bulk_money,
     "down_payment": _bulk_money,
-    "property_address": _bulk_text(500, multiline=True),
+    "property_address": _bulk_text(500),
     "property_zip": _bulk_zips,
     "external_id": _bulk_text(200),
 }

@@ -41,14 +41,35 @@ class BadValue(Exception):
 # --------------------------------------------------------------------------- text
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Line breaks: line feed, carriage return, and the Unicode line and paragraph
+#: separators (U+0085, U+2028, U+2029), which split lines wherever text is shown.
+_LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
+_LINE_BREAK_MESSAGE = "contains a line break (only free-text fields may span lines)"
+
+
+def _refuse_line_break(raw: str) -> None:
+    """Raise :class:`BadValue` if ``raw`` holds a line break (a value that must be one line)."""
+    if not raw.isprintable() and _LINE_BREAK.search(raw):
+        raise BadValue(_LINE_BREAK_MESSAGE)
 
 
 def parse_text(raw: str, *, max_length: int = 200, multiline: bool = False) -> str:
-    """Free text: refuse control characters and overly long values."""
-    if _CONTROL.search(raw):
-        raise BadValue("contains control characters")
-    if not multiline and ("\n" in raw or "\r" in raw):
-        raise BadValue("contains a line break")
+    """Text: refuse control characters and overly long values.
+
+    A one-line value (``multiline=False``: names, ids) refuses a line break.
+    Free text (``multiline=True``: a referral, an address, a note) keeps its
+    line breaks, with ``\r\n`` and a lone ``\r`` written as ``\n``, so the
+    same text from a Windows file, a Mac file or a web form is the same
+    value; nothing else is changed. ``max_length`` counts the value returned.
+    """
+    if not raw.isprintable():  # at C speed: the usual value has none of these
+        if _CONTROL.search(raw):
+            raise BadValue("contains control characters")
+        if multiline:
+            if "\r" in raw:
+                raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+        elif _LINE_BREAK.search(raw):
+            raise BadValue(_LINE_BREAK_MESSAGE)
     if len(raw) > max_length:
         raise BadValue(f"is {len(raw)} characters long; at most {max_length} are allowed")
     return raw
@@ -73,6 +94,7 @@ def parse_email(raw: str) -> str:
     value = raw.lower()
     if len(value) <= 254 and _PLAIN_EMAIL.fullmatch(value):
         return value
+    _refuse_line_break(value)
     if " " in value or "\t" in value:
         raise BadValue("is not a well-formed email address: it contains a space")
     if value.count("@") != 1:
@@ -122,6 +144,7 @@ def parse_phone(raw: str) -> str:
     international = raw.startswith("+")
     digits = (raw[1:] if international else raw).translate(_PHONE_FORMATTING)
     if not (digits.isascii() and digits.isdigit()):
+        _refuse_line_break(raw)
         if any(ch.isalpha() for ch in digits):
             raise BadValue(
                 "is not a phone number: it contains letters (write digits only, no extension)"
@@ -182,6 +205,7 @@ def parse_money(raw: str) -> Decimal:
     """
     if raw.isascii() and raw.isdigit() and len(raw) <= 12:  # whole dollars: the usual case
         return Decimal(raw).quantize(_CENT)
+    _refuse_line_break(raw)  # the space after a $ may be any whitespace, but not a line end
     if raw.startswith(("-", "$-", "$ -", "(")):
         raise BadValue("must not be negative")
     match = _MONEY.fullmatch(raw)
@@ -232,6 +256,7 @@ def parse_state(raw: str) -> str:
     code = raw.upper()
     if code in USPS_STATES:
         return code
+    _refuse_line_break(raw)  # a name's words are matched whatever the spaces, but on one line
     by_name = _STATE_BY_NAME.get(" ".join(raw.lower().split()))
     if by_name is not None:
         return by_name
@@ -246,6 +271,7 @@ def parse_zip(raw: str) -> str:
     match = _ZIP.fullmatch(raw)
     if match is not None:
         return match.group(1)
+    _refuse_line_break(raw)
     if raw.isascii() and raw.isdigit() and len(raw) < 5:
         raise BadValue(
             f"is not a ZIP code: it has {len(raw)} digits, a ZIP has 5 "
@@ -314,6 +340,7 @@ class Choices(Generic[E]):
         member = self._parsed.get(raw)
         if member is not None:
             return member
+        _refuse_line_break(raw)  # folding ignores whitespace, but a choice is one line
         member = self._table.get(_fold(raw))
         if member is not None:
             if len(self._parsed) >= _PARSED_KEPT:
