@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 
 from leadflow import errors
-from leadflow.errors import ConfigError, FieldError, LeadflowError, ValidationError
+from leadflow.errors import (
+    AmbiguousId,
+    ConfigError,
+    FieldError,
+    LeadflowError,
+    NotFound,
+    ValidationError,
+)
 
 
 def test_every_error_is_a_leadflow_error() -> None:
-    for name in ("ValidationError", "PermissionDenied", "NotFound", "Conflict", "ConfigError"):
+    names = ("ValidationError", "PermissionDenied", "NotFound", "Conflict", "ConfigError")
+    for name in (*names, "AmbiguousId"):
         assert issubclass(getattr(errors, name), LeadflowError)
+
+
+def test_an_ambiguous_id_lists_ten_matches_and_counts_the_rest() -> None:
+    ids = [UUID(int=i) for i in range(12)]
+    error = AmbiguousId("0190abcd", ids)
+    assert isinstance(error, NotFound)
+    assert (error.prefix, error.matches) == ("0190abcd", tuple(ids))
+    assert "'0190abcd'" in str(error)
+    assert "12 leads" in str(error)
+    assert str(ids[9]) in str(error)
+    assert str(ids[10]) not in str(error)
+    assert "and 2 more" in str(error)
+    assert "and 0 more" not in str(AmbiguousId("0190abcd", ids[:2]))
+    assert " more)" not in str(AmbiguousId("0190abcd", ids[:2]))
+    with pytest.raises(ValueError, match="at least two"):
+        AmbiguousId("0190abcd", ids[:1])
 
 
 def test_validation_error_message_names_row_field_and_value() -> None:

@@ -7,6 +7,6 @@
 * :mod:`leadflow.testing.contract` -- the storage contract suite a host runs
   against its own :class:`~leadflow.storage.Store` adapter.
 
-These modules need the ``test`` extra (``pip install 'leadflow[test]'``),
+These modules need the ``testing`` extra (``pip install 'leadflow[testing]'``),
 which brings hypothesis and pytest; the rest of leadflow does not.
 """
