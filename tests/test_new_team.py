@@ -360,3 +360,32 @@ def test_advance_says_when_the_playbook_has_no_aging_rules(db: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "has no aging rules" in result.output
     assert "call_log" in result.output
+
+
+def test_deliver_sends_the_outbox_and_exits_1_when_a_mail_fails(db: Path, tmp_path: Path) -> None:
+    from test_notify import SmtpServer, free_port
+
+    route(db, tmp_path, LEADS, "--now", NOW)
+    server = SmtpServer(free_port())
+    args = ("deliver", "--smtp-host", server.host, "--smtp-port", str(server.port))
+    args += ("--sender", "leads@example.com", "--db", str(db), "--now", NOW)
+    server.start()
+    try:
+        sent = run(*args, "--json")
+        assert sent.exit_code == 0, sent.output
+        assert json.loads(sent.output)["sent"] == 4
+        assert sorted(m["To"] for m in server.mails()) == [
+            "ann@example.com",
+            "ann@example.com",
+            "bo@example.com",
+            "bo@example.com",
+        ]
+    finally:
+        server.stop()
+    more = LEADS.replace("@example.com", "@example.org")
+    route(db, tmp_path, more, "--now", NOW)
+    failed = run(*args)  # nobody listens: every attempt fails, to be retried
+    assert failed.exit_code == 1
+    assert "sent 0, failed 4 (to retry)" in failed.output
+    assert "4 message(s) could not be delivered" in failed.output
+    assert run(*args[:-2], "--password-env", "NO_SUCH_VARIABLE_HERE").exit_code == 2

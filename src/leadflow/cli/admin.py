@@ -1,4 +1,4 @@
-"""Administrative and batch work: ``assign``, ``exceptions``, ``advance``, ``report``.
+"""Administrative and batch work: ``assign``, ``exceptions``, ``advance``, ``deliver``, ``report``.
 
 Without ``--user`` these run as the organisation's system actor (DESIGN
 D12); with it, as that user, with that user's permissions.
@@ -7,10 +7,12 @@ D12); with it, as that user, with that user's permissions.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
+import attrs
 import click
 
 from leadflow.cli._common import (
@@ -168,6 +170,77 @@ def advance(db: Path, now: datetime | None, as_json: bool) -> None:
                 " follow-ups and timed releases change with time; the call_log playbook"
                 " ages untouched leads (see docs/playbooks.md)"
             )
+
+
+@cli.command(
+    epilog=(
+        "Example: leadflow deliver --smtp-host mail.example.com --sender leads@example.com\n\n"
+        "A password is read from the environment variable --password-env names."
+    )
+)
+@click.option("--smtp-host", required=True, help="The SMTP server.")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), default=25, show_default=True)
+@click.option("--sender", required=True, help="The From address.")
+@click.option("--starttls", is_flag=True, help="Upgrade the connection (usually port 587).")
+@click.option("--ssl", "use_ssl", is_flag=True, help="TLS from the first byte (usually 465).")
+@click.option("--username", help="Log in as this user.")
+@click.option(
+    "--password-env", metavar="VAR", help="The environment variable holding the password."
+)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
+@click.option("--max-attempts", type=click.IntRange(1, 100), default=8, show_default=True)
+@db_option
+@now_option
+@json_option
+def deliver(
+    smtp_host: str,
+    smtp_port: int,
+    sender: str,
+    starttls: bool,
+    use_ssl: bool,
+    username: str | None,
+    password_env: str | None,
+    limit: int,
+    max_attempts: int,
+    db: Path,
+    now: datetime | None,
+    as_json: bool,
+) -> None:
+    """Send the assignment emails waiting in the outbox; exit 1 if a delivery failed.
+
+    A failed message is retried by a later run (with a growing wait) and
+    marked failed after --max-attempts; an assignment is never undone.
+    """
+    from leadflow.notify.delivery import deliver_outbox
+    from leadflow.notify.smtp import SmtpNotifier
+
+    password = None
+    if password_env is not None:
+        password = os.environ.get(password_env)
+        if password is None:
+            fail(f"--password-env {password_env}: no such environment variable", 2)
+    notifier = SmtpNotifier(
+        smtp_host,
+        smtp_port,
+        sender=sender,
+        username=username,
+        password=password,
+        starttls=starttls,
+        ssl=use_ssl,
+    )
+    with open_desk(db, now) as desk:
+        report = deliver_outbox(
+            desk.store, notifier, desk.now(), limit=limit, max_attempts=max_attempts
+        )
+    if as_json:
+        print_json(attrs.asdict(report))
+    else:
+        click.echo(
+            f"sent {report.sent}, failed {report.failed_now} (to retry),"
+            f" gave up on {report.gave_up}; {report.remaining} waiting"
+        )
+    if report.failed_now or report.gave_up:
+        fail(f"{report.failed_now + report.gave_up} message(s) could not be delivered", 1)
 
 
 @cli.command(
