@@ -81,32 +81,40 @@ class Stream:
 @st.composite
 def streams(draw: st.DrawFn) -> Stream:
     """A policy whose members share a few filter sets, and a mixed stream of leads."""
+
+    def some(values: Sequence[object], most: int) -> st.SearchStrategy[frozenset[object]]:
+        # no filter on that field as often as some filter
+        chosen = st.frozensets(st.sampled_from(values), min_size=1, max_size=most)
+        return st.just(frozenset()) | chosen
+
     kinds = draw(
         st.lists(
             st.builds(
                 MemberFilters,
-                states=st.frozensets(st.sampled_from(STATES), max_size=2),
-                zips=st.frozensets(st.sampled_from(["750", "75001", "331"]), max_size=1),
-                loan_purposes=st.frozensets(st.sampled_from(PURPOSES), max_size=2),
+                states=some(STATES, 2),
+                zips=some(["750", "75001", "331"], 1),
+                loan_purposes=some(PURPOSES, 2),
                 require_license=st.booleans(),
             ),
             min_size=1,
-            max_size=4,
+            max_size=3,
         )
     )
-    ids = sorted(draw(st.sets(st.integers(1, 60), min_size=1, max_size=14)))
+    ids = sorted(draw(st.sets(st.integers(1, 60), min_size=3, max_size=14)))
     licensed = draw(st.frozensets(st.sampled_from(STATES)))
     users, members = [], []
     for uid in ids:
         filters = draw(st.sampled_from(kinds))
+        paused = draw(st.integers(0, 4)) == 0
         users.append(member(uid, licenses=tuple(License(s) for s in sorted(licensed))))
-        members.append(PolicyMember(user_id=uid, filters=filters, paused=draw(st.booleans())))
+        members.append(PolicyMember(user_id=uid, filters=filters, paused=paused))
     leads = draw(
         st.lists(
             st.tuples(
                 st.sampled_from([*STATES, None]), st.sampled_from(ZIPS), st.sampled_from(PURPOSES)
             ),
-            max_size=80,
+            min_size=10,
+            max_size=120,
         )
     )
     return Stream(users, members, leads)
