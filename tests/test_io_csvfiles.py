@@ -17,9 +17,11 @@ from desk_helpers import make_desk
 from leadflow.batch import route_file
 from leadflow.errors import FieldError, LeadflowError, ValidationError
 from leadflow.io.csvfiles import (
+    DUPLICATES_COLUMNS,
     AssignedWriter,
     BadEncoding,
     BadHeader,
+    DuplicatesWriter,
     ExceptionsWriter,
     InputRow,
     LeadFile,
@@ -558,6 +560,27 @@ def test_the_writers_headers_are_the_input_columns_then_their_own(tmp_path: Path
     )
 
 
+def test_the_duplicates_writer_writes_the_row_what_matched_and_the_lead(tmp_path: Path) -> None:
+    path = tmp_path / "duplicates.csv"
+    with DuplicatesWriter(path, INPUT) as writer:
+        writer.write(
+            ["Ann", "Lee", "a@x.com", "01234"],
+            row=3,
+            match="A-1001",
+            lead_id="0190f0e0-aaaa-7bbb-8ccc-123456789abc",
+        )
+        writer.write(["Bo", "Ng", "b@x.com", "75201"], row=7, match="b@x.com", lead_id=None)
+        assert writer.rows == 2
+    assert DUPLICATES_COLUMNS == ("row", "match", "lead_id")
+    assert lines_of(path) == [
+        [*INPUT, "row", "match", "lead_id"],
+        ["Ann", "Lee", "a@x.com", "01234", "3", "A-1001", "0190f0e0-aaaa-7bbb-8ccc-123456789abc"],
+        ["Bo", "Ng", "b@x.com", "75201", "7", "b@x.com", ""],
+    ]
+    assert "DuplicatesWriter" in csvfiles.__all__
+    assert "DUPLICATES_COLUMNS" in csvfiles.__all__
+
+
 def test_the_assigned_writer_writes_plain_values(tmp_path: Path) -> None:
     path = tmp_path / "assigned.csv"
     with AssignedWriter(path, INPUT) as writer:
@@ -597,7 +620,23 @@ def test_the_assigned_writer_writes_plain_values(tmp_path: Path) -> None:
     ]
 
 
-SAFE_OR_NOT = st.sampled_from(["Ann", "", EVIL, "+1 555", "-2", "@x", "a\x00b", "x\n=y", "\t1"])
+SAFE_OR_NOT = st.sampled_from(
+    [
+        "Ann",
+        "",
+        EVIL,
+        "+1 555",
+        "-2",
+        "+15552014567",
+        "@x",
+        "a\x00b",
+        "x\n=y",
+        "-2\nx",
+        "\t1",
+        "a\rb",
+        "a\r\nb",
+    ]
+)
 
 
 @given(
@@ -620,7 +659,7 @@ def test_write_rows_writes_what_write_writes_row_by_row(
 
 
 def test_a_formula_is_neutralised_in_every_writer(tmp_path: Path) -> None:
-    cells = [EVIL, "+1", "-2", "@x"]
+    cells = [EVIL, "+1 555", "-2+3", "@x"]
     with AssignedWriter(tmp_path / "a.csv", [EVIL, *INPUT[1:]]) as assigned:
         assigned.write(
             cells,
@@ -635,12 +674,25 @@ def test_a_formula_is_neutralised_in_every_writer(tmp_path: Path) -> None:
         exceptions.write(cells, lead_id=None, reason=EVIL)
     with RejectedWriter(tmp_path / "r.csv", INPUT) as rejected:
         rejected.write(cells, row=1, errors=EVIL)
-    safe = ["'" + EVIL, "'+1", "'-2", "'@x"]
+    with DuplicatesWriter(tmp_path / "d.csv", INPUT) as duplicates:
+        duplicates.write(cells, row=1, match=EVIL, lead_id=EVIL)
+    safe = ["'" + EVIL, "'+1 555", "'-2+3", "'@x"]
     a = lines_of(tmp_path / "a.csv")
     assert a[0][0] == "'" + EVIL
     assert a[1] == [*safe, "1", "2", "3", "'" + EVIL, "p", "false"]
     assert lines_of(tmp_path / "e.csv")[1] == [*safe, "", "'" + EVIL]
     assert lines_of(tmp_path / "r.csv")[1] == [*safe, "1", "'" + EVIL]
+    assert lines_of(tmp_path / "d.csv")[1] == [*safe, "1", "'" + EVIL, "'" + EVIL]
+
+
+def test_plain_numbers_and_e164_phones_are_written_as_they_are(tmp_path: Path) -> None:
+    cells = ["+15552014567", "-12.5", "+441234567890", "-3"]
+    with AssignedWriter(tmp_path / "a.csv", INPUT) as assigned:
+        assigned.write_rows([cells, ["=1", "+7", "-", "+1 555"]], [["1", "2", "3", "", "", ""]] * 2)
+    assert [row[:4] for row in lines_of(tmp_path / "a.csv")[1:]] == [
+        cells,
+        ["'=1", "+7", "'-", "'+1 555"],
+    ]
 
 
 def test_a_formula_read_from_a_file_is_neutralised_on_the_way_out(tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ no number, so the numbers are those of ``enumerate(csv.DictReader(f), start=1)``
 (which skips empty lines too) except after a line of commas, which DictReader
 yields as a row. A quoted cell may hold line ends; its row is still one row.
 
-:class:`AssignedWriter`, :class:`ExceptionsWriter` and :class:`RejectedWriter`
-stream the three files ``leadflow route`` writes: the input cells, as read,
-then a few result columns. Every cell goes through
+:class:`AssignedWriter`, :class:`ExceptionsWriter`, :class:`RejectedWriter`
+and :class:`DuplicatesWriter` stream the files ``leadflow route`` writes:
+the input cells, as read (a line break in a cell included, in a quoted
+cell), then a few result columns. Every cell goes through
 :mod:`leadflow.io.csvsafe`, so no spreadsheet runs it as a formula.
 
 See ``docs/csv.md``.
@@ -40,16 +41,18 @@ from types import TracebackType
 from typing import BinaryIO, ClassVar, NamedTuple, Self
 
 from leadflow.errors import LeadflowError, ValidationError
-from leadflow.io.csvsafe import safe_row
+from leadflow.io.csvsafe import safe_column
 from leadflow.validate import COLUMNS, map_columns
 
 __all__ = [
     "ASSIGNED_COLUMNS",
+    "DUPLICATES_COLUMNS",
     "EXCEPTIONS_COLUMNS",
     "REJECTED_COLUMNS",
     "AssignedWriter",
     "BadEncoding",
     "BadHeader",
+    "DuplicatesWriter",
     "ExceptionsWriter",
     "InputRow",
     "LeadFile",
@@ -72,6 +75,7 @@ ASSIGNED_COLUMNS: tuple[str, ...] = (
 )
 EXCEPTIONS_COLUMNS: tuple[str, ...] = ("lead_id", "reason")
 REJECTED_COLUMNS: tuple[str, ...] = ("row", "errors")
+DUPLICATES_COLUMNS: tuple[str, ...] = ("row", "match", "lead_id")
 
 #: The longest line handed to the CSV parser at once, in characters. A longer line
 #: (no line end for megabytes: not a lead file) is cut into pieces, which come out
@@ -565,8 +569,8 @@ def error_line(error: ValidationError | str) -> str:
     return " ".join(text.splitlines()) if ("\n" in text or "\r" in text) else text
 
 
-#: A cell start a spreadsheet would read as a formula, in cells joined by (and led by) "\n".
-_FORMULA = re.compile("\n[=+\\-@\t\r]")
+#: A carriage return that is not part of a \r\n line end.
+_LONE_CR = re.compile("\r(?!\n)")
 
 
 def _id(value: object) -> str:
@@ -589,6 +593,12 @@ class _RouteWriter:
         self._file = open(path, "w", encoding="utf-8", errors=_ERRORS, newline="")  # noqa: SIM115
         writer = csv.writer(self._file, lineterminator="\n")
         self._writerows = writer.writerows
+        self._writerow = writer.writerow
+        # the csv module quotes a cell with a line feed, but one with a lone carriage
+        # return only when the line end has one: rows with one are written fully quoted
+        self._writerow_quoted = csv.writer(
+            self._file, lineterminator="\n", quoting=csv.QUOTE_ALL
+        ).writerow
         self.rows = -1
         self._write(input_header, list(self.EXTRA))
 
@@ -599,10 +609,11 @@ class _RouteWriter:
     def _write_table(self, rows: Sequence[Sequence[str]], extra: Sequence[Sequence[str]]) -> None:
         """Write ``rows`` (padded or cut to the input header) with their ``extra`` cells, made safe.
 
-        A column at a time: one C-speed search of a column finds every cell
-        start a spreadsheet would run (and a few "\n=" inside cells, which
-        ``safe_row`` then leaves alone); a column without any, and without a
-        NUL, is written as it is.
+        A column at a time: one join of a column finds a NUL, and
+        :func:`leadflow.io.csvsafe.safe_column` (the rule of ``safe_cell``)
+        finds every cell a spreadsheet could run with one C-speed search; a
+        column without either is written as it is. Line breaks in cells are
+        written as they are, in quoted cells.
         """
         if not rows:
             return
@@ -610,13 +621,21 @@ class _RouteWriter:
         if any(len(cells) != width for cells in rows):  # ragged rows
             rows = [[*cells[:width], *[""] * (width - len(cells))] for cells in rows]
         columns: list[Sequence[str]] = [*zip(*rows, strict=True), *zip(*extra, strict=True)]
+        carriage_return = False
         for i, column in enumerate(columns):
-            joined = "\n" + "\n".join(column)
+            joined = "\n".join(column)
             if "\x00" in joined:
-                column = columns[i] = [v.replace("\x00", "\\x00") for v in column]
-            if _FORMULA.search(joined):
-                columns[i] = safe_row(column)
-        self._writerows(zip(*columns, strict=True))
+                column = [v.replace("\x00", "\\x00") for v in column]
+                joined = "\n".join(column)
+            carriage_return = carriage_return or "\r" in joined
+            columns[i] = safe_column(column, joined)
+        lines = zip(*columns, strict=True)
+        if not carriage_return:
+            self._writerows(lines)
+        else:  # rare: a cell with a carriage return somewhere in these rows
+            for line in lines:
+                lone = any(_LONE_CR.search(cell) for cell in line)
+                (self._writerow_quoted if lone else self._writerow)(line)
         self.rows += len(rows)
 
     def close(self) -> None:
@@ -691,3 +710,18 @@ class RejectedWriter(_RouteWriter):
     def write(self, cells: Sequence[str], *, row: int, errors: ValidationError | str) -> None:
         """One refused row: its :attr:`InputRow.number` and its error or problem."""
         self._write(cells, [str(row), error_line(errors)])
+
+
+class DuplicatesWriter(_RouteWriter):
+    """``duplicates.csv``: the input cells, then the row number, the match and the lead matched."""
+
+    EXTRA = DUPLICATES_COLUMNS
+
+    def write(self, cells: Sequence[str], *, row: int, match: str, lead_id: object) -> None:
+        """One row that repeats a lead already there.
+
+        ``row`` is its :attr:`InputRow.number`; ``match`` what made it a
+        duplicate (the external id, or the match key), written as given;
+        ``lead_id`` the existing lead's id (``None``: an empty cell).
+        """
+        self._write(cells, [str(row), match, _id(lead_id)])
