@@ -51,21 +51,26 @@ def safe_row(values: Iterable[str]) -> list[str]:
 def safe_column(cells: Sequence[str], joined: str | None = None) -> Sequence[str]:
     """``cells`` as :func:`safe_row` makes them: ``cells`` itself when the column needs no change.
 
-    ``joined`` is ``"\\n".join(cells)`` when the caller has it already. A
-    column whose cells are one line each is checked whole with one
-    C-speed search; a column with a cell of several lines is checked cell
-    by cell (and copied) if any line of any cell starts like a formula.
+    ``joined`` is ``"\\n".join(cells)`` when the caller has it already. One
+    C-speed search of the column finds whether any line of any cell starts
+    like a formula (the usual column: none); if one does, a column whose
+    cells are one line each is checked whole with a second search, and any
+    other column cell by cell (and copied).
     """
     if not cells:
         return cells
     if joined is None:
         joined = "\n".join(cells)
     first = cells[0]
-    if joined.count("\n") == len(cells) - 1:  # every line is a cell
-        if safe_cell(first) == first and not _UNSAFE_START.search(joined):
-            return cells
-    elif not first.startswith(_DANGEROUS) and not _RISKY_START.search(joined):
-        return cells  # no line of any cell starts like a formula
+    risky = _RISKY_START.search(joined)
+    if risky is None and not first.startswith(_DANGEROUS):
+        return cells  # no line of any cell starts like a formula: the usual column
+    if (
+        joined.count("\n") == len(cells) - 1  # every line is a cell
+        and safe_cell(first) == first
+        and (risky is None or not _UNSAFE_START.search(joined, risky.start()))
+    ):
+        return cells  # plain numbers only
     return safe_row(cells)
 
 
