@@ -140,8 +140,10 @@ def test_a_seeded_week() -> None:
 
 def test_formula_injection_is_neutralised() -> None:
     assert safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
-    for bad in ("+1", "-1", "@SUM(A1)", "\tx"):
+    for bad in ("+1 555", "-1+1", "@SUM(A1)", "\tx"):
         assert safe_cell(bad).startswith("'")
+    assert safe_cell("+1") == "+1"
+    assert safe_cell("+15551234567") == "+15551234567"
     assert safe_cell("Annie") == "Annie"
     out = io.StringIO()
     write_csv(out, ["name"], [["=1+1"]])

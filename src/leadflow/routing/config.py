@@ -39,13 +39,13 @@ DEFAULT_CAP = 50
 class Distribution(enum.StrEnum):
     """How a policy picks among its eligible members."""
 
-    #: The next eligible member after the last one assigned, by user id, wrapping.
+    #: The eligible member the policy assigned least recently (never-assigned first, by id).
     ROUND_ROBIN = "round_robin"
     #: Always the policy's one user, if eligible.
     DIRECT = "direct"
     #: Smooth weighted round robin: each member gets leads in proportion to its weight.
     WEIGHTED = "weighted"
-    #: The member with the fewest open leads; ties in round-robin order.
+    #: The member with the fewest open leads; ties least recently assigned first.
     LEAST_LOADED = "least_loaded"
     #: Offered to up to ``ring_size`` eligible members at once; the first to accept wins.
     RING_ALL = "ring_all"
