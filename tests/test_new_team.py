@@ -103,6 +103,11 @@ def route(db: Path, tmp_path: Path, text: str = LEADS, *more: str, source: str =
     return run("route", leads, "--source", source, "--out", tmp_path / "out", "--db", db, *more)
 
 
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 def unique_prefix(lead_id: str, ids: list[UUID]) -> str:
     """The shortest prefix of ``lead_id`` (8 characters or more) that no other of ``ids`` has."""
     return next(
@@ -389,3 +394,55 @@ def test_deliver_sends_the_outbox_and_exits_1_when_a_mail_fails(db: Path, tmp_pa
     assert "sent 0, failed 4 (to retry)" in failed.output
     assert "4 message(s) could not be delivered" in failed.output
     assert run(*args[:-2], "--password-env", "NO_SUCH_VARIABLE_HERE").exit_code == 2
+
+
+def test_every_row_lands_in_exactly_one_output_file(db: Path, tmp_path: Path) -> None:
+    text = (
+        "first_name,last_name,email,external_id\n"
+        "Cara,Ng,cara@example.com,W-1\n"
+        "Dev,Shah,dev@,W-2\n"
+        "Cara,Ng,cara@example.com,W-1\n"
+        "Eli,Moss,eli@example.com,W-3\n"
+    )
+    first = route(db, tmp_path, text, "--now", NOW, "--json")
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output)
+    assert (summary["assigned"], summary["rejected"], summary["duplicates"]) == (2, 1, 1)
+    out = tmp_path / "out"
+    assert [line["row"] for line in read_csv(out / "rejected.csv")] == ["2"]
+    (duplicate,) = read_csv(out / "duplicates.csv")
+    (assigned, _) = read_csv(out / "assigned.csv")
+    assert duplicate["row"] == "3"
+    assert (duplicate["match"], duplicate["lead_id"]) == ("W-1", assigned["lead_id"])
+    again = json.loads(route(db, tmp_path, text, "--json").output)
+    assert again["duplicates"] == 3
+    assert [line["match"] for line in read_csv(out / "duplicates.csv")] == ["W-1", "W-1", "W-3"]
+
+
+def test_quoted_line_breaks_in_free_text_are_kept_and_refused_in_a_name(
+    db: Path, tmp_path: Path
+) -> None:
+    text = (
+        "first_name,last_name,email,referred_by,property_address\n"
+        'Cara,Ng,cara@example.com,"Jo at the\nopen house","12 Elm St\nApt 4"\n'
+        '"Dev\nJo",Shah,dev@example.com,,"1 Main St\nSuite 2"\n'
+    )
+    result = route(db, tmp_path, text, "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert "1 assigned + 0 unassigned + 1 rejected" in result.output
+    out = tmp_path / "out"
+    (assigned,) = read_csv(out / "assigned.csv")
+    assert assigned["referred_by"] == "Jo at the\nopen house"
+    assert assigned["property_address"] == "12 Elm St\nApt 4"
+    (rejected,) = read_csv(out / "rejected.csv")
+    assert rejected["first_name"] == "Dev\nJo"
+    assert rejected["property_address"] == "1 Main St\nSuite 2"
+    assert rejected["errors"].startswith("first_name")
+    assert "line break" in rejected["errors"]
+    desk = open_desk(db)
+    try:
+        lead = desk.get_lead(UUID(assigned["lead_id"]))
+        assert lead.attributes.referred_by == "Jo at the\nopen house"
+        assert lead.attributes.property_address == "12 Elm St\nApt 4"
+    finally:
+        desk.store.close()

@@ -35,6 +35,7 @@ from leadflow.errors import ConfigError, LeadflowError, NotFound, ValidationErro
 from leadflow.io.csvfiles import (
     BATCH,
     AssignedWriter,
+    DuplicatesWriter,
     ExceptionsWriter,
     InputRow,
     LeadFile,
@@ -66,7 +67,8 @@ __all__ = [
 class RouteSummary:
     """What :func:`route_file` did: ``rows == assigned + unassigned + rejected + duplicates``.
 
-    ``outputs`` are the files written (``assigned``, ``exceptions``, ``rejected``).
+    ``outputs`` are the files written (``assigned``, ``exceptions``, ``rejected``,
+    ``duplicates``): every row is in exactly one of them.
     """
 
     rows: int = 0
@@ -148,7 +150,7 @@ def init_store(
 
 
 class _Outputs:
-    """The three output files of a route run."""
+    """The four output files of a route run: every row lands in exactly one."""
 
     def __init__(self, out_dir: Path, header: list[str]) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -156,13 +158,15 @@ class _Outputs:
             "assigned": out_dir / "assigned.csv",
             "exceptions": out_dir / "exceptions.csv",
             "rejected": out_dir / "rejected.csv",
+            "duplicates": out_dir / "duplicates.csv",
         }
         self.assigned = AssignedWriter(self.paths["assigned"], header)
         self.exceptions = ExceptionsWriter(self.paths["exceptions"], header)
         self.rejected = RejectedWriter(self.paths["rejected"], header)
+        self.duplicates = DuplicatesWriter(self.paths["duplicates"], header)
 
     def close(self) -> None:
-        for writer in (self.assigned, self.exceptions, self.rejected):
+        for writer in (self.assigned, self.exceptions, self.rejected, self.duplicates):
             writer.close()
 
 
@@ -199,6 +203,8 @@ def route_file(
         raise NotFound(f"cannot read {file_path}: {error.strerror or error}") from None
     with stream, fewer_collections():
         lead_file = read_leads(stream, encoding=encoding, name=str(file_path))
+        # an unknown source fails before any output file is made
+        (desk.directory if desk is not None else _org_directory(org)).source(source)
         outputs = _Outputs(Path(out_dir), lead_file.header)
         try:
             if desk is not None:
@@ -368,7 +374,6 @@ def _route_stored(
     assign_to: int | None,
 ) -> dict[str, int]:
     counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
-    desk.directory.source(source)  # an unknown source fails before anything is read
     waiting: collections.deque[InputRow] = collections.deque()
 
     def good_rows() -> Iterator[dict[str, str]]:
@@ -438,6 +443,13 @@ def _write_outcome(
         outputs.rejected.write(row.cells, row=row.number, errors=text)
     elif status == "duplicate":
         counts["duplicates"] += 1
+        lead = outcome.lead
+        outputs.duplicates.write(
+            row.cells,
+            row=row.number,
+            match=(lead.attributes.external_id or "") if lead is not None else "",
+            lead_id=lead.lead_id if lead is not None else None,
+        )
     else:
         counts["unassigned"] += 1
         lead = outcome.lead
@@ -456,11 +468,15 @@ def _reason(routing: RoutingResult | None) -> str:
     return str(routing.reason) if routing.reason is not None else str(routing.outcome)
 
 
+def _org_directory(org: OrgFile | None) -> Directory:
+    assert org is not None
+    return org.config.directory(ZoneInfo(org.config.settings.timezone))
+
+
 def _dry_parts(org: OrgFile, source: str) -> tuple[Directory, LeadSource, RowValidator, Router]:
     """What a dry run of ``source``'s rows works with: the organisation's directory, the
     source, a validator and a router from a fresh routing state."""
-    config = org.config
-    directory = config.directory(ZoneInfo(config.settings.timezone))
+    directory = _org_directory(org)
     validator = RowValidator(
         source=source, sources=directory.sources.keys(), stages=org.playbook.stage_names()
     )
@@ -507,6 +523,7 @@ def _route_dry(
             external = draft.attributes.external_id
             if external is not None and not seen_external.add_each(external):
                 counts["duplicates"] += 1
+                outputs.duplicates.write(cells, row=number, match=external, lead_id=None)
                 continue
             email, phone = draft.contact.email, draft.contact.cell_phone
             matched = seen_contacts.has_any(email, phone)

@@ -14,6 +14,7 @@ user 10 brings user 51 into a capped policy at the next routing.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, tzinfo
 
@@ -281,7 +282,9 @@ class Directory:
             return self.sources[key]
         except KeyError:
             known = ", ".join(sorted(self.sources)) or "none configured"
-            raise NotFound(f"lead source {key!r} does not exist (sources: {known})") from None
+            close = difflib.get_close_matches(key, self.sources, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise NotFound(f"lead source {key!r} does not exist{hint} (sources: {known})") from None
 
     def policy(self, key: str) -> RoutingPolicy:
         try:
