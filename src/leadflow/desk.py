@@ -328,9 +328,6 @@ class LeadDesk:
             raise PermissionDenied(f"user {user.user_id} ({user.name}) is inactive")
         return user
 
-    def _actor(self, actor: int | Actor | None) -> Actor:
-        return self.actor(actor)
-
     def _person(self, actor: int | Actor, what: str) -> User:
         """The user doing their own work; the system actor is refused."""
         who = self.actor(actor)
@@ -377,9 +374,7 @@ class LeadDesk:
         the new configuration's playbook when the caller has loaded it.
         """
         config.directory(_timezone(config.settings.timezone))  # validate before saving
-        actor_id = None if actor is None or isinstance(actor, SystemActor) else actor
-        if isinstance(actor_id, User):
-            actor_id = actor_id.user_id
+        actor_id = actor if isinstance(actor, int) or actor is None else actor.user_id
         with store.unit_of_work() as uow:
             current = uow.load_config()
             if current is None:
@@ -1207,7 +1202,7 @@ class LeadDesk:
 
     def assign(self, lead_id: UUID, assignee: int, *, actor: int | Actor = SYSTEM) -> Lead:
         """Assign or reassign a lead (the system actor and admins: anyone; others: themselves)."""
-        user = self._actor(actor)
+        user = self.actor(actor)
         target = self.user(assignee)
         return self._apply(
             lead_id,
@@ -1445,7 +1440,7 @@ class LeadDesk:
         self, lead_id: UUID, assignee: int, *, actor: int | Actor = SYSTEM
     ) -> Lead:
         """Assign an unassigned lead from the exception list; its record is closed."""
-        user = self._actor(actor)
+        user = self.actor(actor)
         self._require_admin(user, "assign leads from the exception list")
         target = self.user(assignee)
         now = self.now()
@@ -1468,7 +1463,7 @@ class LeadDesk:
         self, lead_id: UUID, *, actor: int | Actor = SYSTEM, ignored: bool = True
     ) -> ExceptionRecord:
         """Hide (or, with ``ignored=False``, show again) an exception record."""
-        self._require_admin(self._actor(actor), "ignore exception records")
+        self._require_admin(self.actor(actor), "ignore exception records")
         with self._command() as uow:
             record = uow.get_exception(lead_id)
             changed = ignore_exception(record) if ignored else unignore_exception(record)
