@@ -13,7 +13,7 @@ then times, each in a child process of its own:
    written with pandas (not a leadflow dependency: ``pip install pandas``);
    with ``--pandas-python`` also under that interpreter (say a venv whose
    pandas has pyarrow installed, so its strings are Arrow strings);
-3. ``leadflow route --dry-run``: validate and route, write the three CSVs;
+3. ``leadflow route --dry-run``: validate and route, write the four CSVs;
 4. ``leadflow route --db``: the same into a fresh SQLite file, made by
    ``leadflow init`` first (not timed).
 
