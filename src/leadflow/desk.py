@@ -56,7 +56,7 @@ from leadflow.events import (
     Released,
     apply_events,
 )
-from leadflow.ids import ENTROPY_BYTES, uuid7, uuid7_batch, uuid7_next
+from leadflow.ids import ENTROPY_BYTES, moment_problem, uuid7, uuid7_batch, uuid7_next
 from leadflow.jobs import AutomationReport, Job, is_due, job_message, read_job
 from leadflow.model import (
     SYSTEM,
@@ -292,9 +292,13 @@ class LeadDesk:
     # ------------------------------------------------------------------ basics
 
     def now(self) -> datetime:
+        """The desk's clock; a naive or out-of-range moment is refused."""
         now = self.clock()
         if now.tzinfo is None or now.utcoffset() is None:
             raise ConfigError("the desk's clock returned a naive datetime")
+        problem = moment_problem(now)
+        if problem is not None:
+            raise ValidationError([FieldError("now", now.isoformat(), problem)])
         return now
 
     def _id(self, now: datetime) -> UUID:
@@ -419,10 +423,19 @@ class LeadDesk:
         self,
         lead_id: UUID,
         move: Callable[[Lead, datetime], Transition],
+        *,
+        worker: tuple[User, str] | None = None,
     ) -> Lead:
+        """Run ``move`` on the lead as it is now and save what it did, in one unit of work.
+
+        ``worker`` is the user working the lead and what they do: refused
+        unless they may work it (:func:`leadflow.queue.ownership.may_work`).
+        """
         now = self.now()
         with self._command() as uow:
             lead = self._load_current(uow, lead_id, now)
+            if worker is not None:
+                ownership.require_worker(self.playbook, lead, *worker)
             result = move(lead, now)
             stored = self._save(uow, lead, result.lead, result.events)
             self._notify_assignments(uow, stored, result.events, now)
@@ -1086,27 +1099,50 @@ class LeadDesk:
         *,
         actor: int | User,
         follow_up: FollowUp | None = None,
+        call_back: datetime | None = None,
         note: str | None = None,
         approval: int | None = None,
         via: int | None = None,
     ) -> Lead:
-        """Log a call, text or email outcome (see :func:`leadflow.stages.log_outcome`)."""
-        user = self._person(actor, "logging an outcome")
+        """Log a call, text or email outcome (see :func:`leadflow.stages.log_outcome`).
+
+        ``call_back`` schedules a 30-minute call at that moment with the
+        outcome, in the same unit of work (a shorthand for a ``follow_up``
+        the desk makes): the outcome and its follow-up are stored together
+        or not at all.
+        """
+        what = "logging an outcome"
+        user = self._person(actor, what)
         approver = self.user(approval) if approval is not None else None
-        return self._apply(
-            lead_id,
-            lambda lead, now: transitions.log_outcome(
+        if follow_up is not None and call_back is not None:
+            raise ValidationError(
+                [FieldError("call_back", call_back.isoformat(), "give a follow_up or a call_back")]
+            )
+
+        def move(lead: Lead, now: datetime) -> Transition:
+            chosen = follow_up
+            if call_back is not None:
+                chosen = FollowUp(
+                    follow_up_id=self._id(now),
+                    kind=FollowUpKind.EVENT,
+                    subject=FollowUpSubject.CALL,
+                    due=call_back,
+                    notes=note,
+                    duration=timedelta(minutes=30),
+                )
+            return transitions.log_outcome(
                 self.playbook,
                 lead,
                 disposition,
                 user,
                 now,
-                follow_up=follow_up,
+                follow_up=chosen,
                 note=note,
                 approval=approver,
                 via=via,
-            ),
-        )
+            )
+
+        return self._apply(lead_id, move, worker=(user, what))
 
     def set_stage(
         self,
@@ -1120,7 +1156,8 @@ class LeadDesk:
         via: int | None = None,
     ) -> Lead:
         """Move a lead to ``stage`` (see :func:`leadflow.stages.set_stage`)."""
-        user = self._person(actor, "moving a lead's stage")
+        what = "moving a lead's stage"
+        user = self._person(actor, what)
         approver = self.user(approval) if approval is not None else None
         key = self.playbook.stage_names().get(" ".join(stage.lower().split()), stage)
         return self._apply(
@@ -1136,6 +1173,7 @@ class LeadDesk:
                 outcome=outcome,
                 via=via,
             ),
+            worker=(user, what),
         )
 
     def schedule_follow_up(
@@ -1152,7 +1190,8 @@ class LeadDesk:
         assignee: int | None = None,
     ) -> Lead:
         """Schedule a follow-up event (15/30/60 minutes) or task on a lead."""
-        user = self._person(actor, "scheduling a follow-up")
+        what = "scheduling a follow-up"
+        user = self._person(actor, what)
 
         def move(lead: Lead, now: datetime) -> Transition:
             follow_up = FollowUp(
@@ -1167,7 +1206,7 @@ class LeadDesk:
             )
             return transitions.schedule_follow_up(self.playbook, lead, follow_up, user, now)
 
-        return self._apply(lead_id, move)
+        return self._apply(lead_id, move, worker=(user, what))
 
     def general_follow_up(
         self,
@@ -1178,12 +1217,14 @@ class LeadDesk:
         notes: str | None = None,
     ) -> Lead:
         """ "Call me back in X": a task due per the playbook's follow-up rule."""
-        user = self._person(actor, "scheduling a follow-up")
+        what = "scheduling a follow-up"
+        user = self._person(actor, what)
         return self._apply(
             lead_id,
             lambda lead, now: transitions.general_follow_up(
                 self.playbook, lead, user, now, interval, follow_up_id=self._id(now), notes=notes
             ),
+            worker=(user, what),
         )
 
     def claim(self, lead_id: UUID, *, actor: int | User) -> Lead:
@@ -1213,19 +1254,24 @@ class LeadDesk:
         self, contact_id: UUID, text: str, *, actor: int | User, lead_id: UUID | None = None
     ) -> NoteAdded:
         """A note on a contact, optionally tied to one of its leads (a touch of that lead)."""
-        user = self._person(actor, "adding a note")
+        what = "adding a note"
+        user = self._person(actor, what)
         if not text.strip():
             raise ValidationError([FieldError("note", text, "is blank")])
         now = self.now()
         with self._command() as uow:
             contact = uow.get_contact(contact_id)
             if lead_id is None:
+                ownership.require_holder(
+                    contact.owner_id, user, what, f"contact {contact.contact_id}"
+                )
                 note = NoteAdded(
                     at=now, actor=user.user_id, contact_id=contact.contact_id, text=text
                 )
                 uow.append_events(self._stamp([note]))
                 return note
             lead = self._load_current(uow, lead_id, now)
+            ownership.require_worker(self.playbook, lead, user, what)
             if lead.contact_id != contact.contact_id:
                 raise ValidationError(
                     [FieldError("lead_id", str(lead_id), f"is not a lead of contact {contact_id}")]
@@ -1249,7 +1295,8 @@ class LeadDesk:
         Only lead attribute columns may be given (contact details live on the
         contact); system fields are refused, as on creation.
         """
-        user = self._person(actor, "changing a lead")
+        what = "changing a lead"
+        user = self._person(actor, what)
         contact_columns = {"first_name", "last_name", "email", "cell_phone"}
         refused = [
             FieldError(k, v, "is a contact field: change it on the contact")
@@ -1277,7 +1324,7 @@ class LeadDesk:
             updated = attrs.evolve(apply_events(lead, [event]), attributes=draft.attributes)
             return Transition(updated, (event,))
 
-        return self._apply(lead_id, move)
+        return self._apply(lead_id, move, worker=(user, what))
 
     # ------------------------------------------------------------------ time
 

@@ -12,12 +12,36 @@ from uuid import UUID, SafeUUID
 
 from leadflow.errors import FieldError, ValidationError, require_aware
 
-__all__ = ["ENTROPY_BYTES", "uuid7", "uuid7_batch", "uuid7_next", "uuid7_time"]
+__all__ = [
+    "EARLIEST_MOMENT",
+    "ENTROPY_BYTES",
+    "LATEST_MOMENT",
+    "moment_problem",
+    "uuid7",
+    "uuid7_batch",
+    "uuid7_next",
+    "uuid7_time",
+]
 
 #: How many bytes of entropy :func:`uuid7` needs (74 random bits are used).
 ENTROPY_BYTES = 10
 
 _MAX_MS = (1 << 48) - 1
+
+#: The moments leadflow works at: from the Unix epoch (a UUIDv7 counts
+#: milliseconds from it) to the end of year 2999, which leaves room for every
+#: duration, follow-up and calendar period a playbook or report adds to them.
+EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def moment_problem(value: datetime) -> str | None:
+    """What is wrong with ``value`` as a moment leadflow works at, or ``None``."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return "must be a timezone-aware datetime"
+    if not EARLIEST_MOMENT <= value <= LATEST_MOMENT:
+        return "must be between 1970-01-01 and 2999-12-31 (UTC)"
+    return None
 
 
 #: The last ``now`` an id was made at, and the id bits it fixes (time, version, variant):

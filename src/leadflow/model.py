@@ -29,6 +29,7 @@ from uuid import UUID
 import attrs
 
 from leadflow.errors import FieldError, ValidationError, require_aware
+from leadflow.ids import moment_problem
 
 __all__ = [
     "EVENT_DURATIONS",
@@ -158,6 +159,8 @@ class Permission(enum.StrEnum):
     REACTIVATE = "reactivate"
     #: May approve guarded dispositions for users still in their first days.
     APPROVE = "approve"
+    #: May work (log, stage, follow up, note, change) a lead someone else holds.
+    WORK_ANY_LEAD = "work_any_lead"
 
 
 class MatchScope(enum.StrEnum):
@@ -176,6 +179,12 @@ class MatchScope(enum.StrEnum):
 
 def _aware(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
     require_aware(attribute.name, value)
+
+
+def _moment(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
+    problem = moment_problem(value)
+    if problem is not None:
+        raise ValidationError([FieldError(attribute.name, value, problem)])
 
 
 def _key(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -393,7 +402,7 @@ class FollowUp:
     follow_up_id: UUID
     kind: FollowUpKind
     subject: FollowUpSubject
-    due: datetime = attrs.field(validator=_aware)
+    due: datetime = attrs.field(validator=_moment)
     notes: str | None = None
     duration: timedelta | None = None
     assignee_id: int | None = None

@@ -43,6 +43,7 @@ from leadflow.events import (
     OutcomeLogged,
     Released,
 )
+from leadflow.ids import EARLIEST_MOMENT, LATEST_MOMENT
 from leadflow.model import Contact, Lead, User
 from leadflow.stages.playbook import Playbook
 
@@ -124,7 +125,15 @@ class Period:
 
 
 def period_of(kind: PeriodKind, day: date, timezone: tzinfo) -> Period:
-    """The week (Monday to Sunday) or month containing ``day``, in ``timezone``."""
+    """The week (Monday to Sunday) or month containing ``day``, in ``timezone``.
+
+    ``day`` is in the range of :data:`leadflow.ids.EARLIEST_MOMENT` ..
+    ``LATEST_MOMENT``; another is a :class:`ValidationError` naming ``day``.
+    """
+    if not EARLIEST_MOMENT.date() <= day <= LATEST_MOMENT.date():
+        raise ValidationError(
+            [FieldError("day", day.isoformat(), "must be between 1970-01-01 and 2999-12-31")]
+        )
     if kind is PeriodKind.WEEKLY:
         first = day - timedelta(days=day.weekday())
         last = first + timedelta(days=7)

@@ -14,10 +14,10 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from uuid import UUID
 
 import click
@@ -76,8 +76,7 @@ def now_option(f: _F) -> _F:
     return click.option(
         "--now",
         "now",
-        metavar="ISO",
-        callback=_parse_now,
+        type=MOMENT,
         help="Act as if it were this moment (ISO 8601; UTC when no offset is given).",
     )(f)
 
@@ -118,18 +117,69 @@ def person_option(what: str) -> Callable[[_F], _F]:
     return decorate
 
 
-def _parse_now(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return moment(value, "--now")
+if TYPE_CHECKING:  # click 8.2+ types are generic; 8.1 ones are not subscriptable
+    _MomentType = click.ParamType[datetime, Any]
+    _DayType = click.ParamType[date, Any]
+else:
+    _MomentType = _DayType = click.ParamType
 
 
-def moment(value: str, name: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 moment", param_hint=name) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+class Moment(_MomentType):
+    """An ISO 8601 moment (UTC when no offset is given) that leadflow can work at.
+
+    The range is :data:`leadflow.ids.EARLIEST_MOMENT` .. ``LATEST_MOMENT``;
+    anything else is a usage error (exit 2) naming the option.
+    """
+
+    name = "ISO"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        from leadflow.ids import moment_problem
+
+        text = str(value)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{shorten(text)!r} is not an ISO 8601 moment", param, ctx)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        problem = moment_problem(parsed)
+        if problem is not None:
+            self.fail(f"{shorten(text)!r} {problem}", param, ctx)
+        return parsed
+
+
+class Day(_DayType):
+    """A calendar day, ``YYYY-MM-DD``, in the same range as :class:`Moment`."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        from leadflow.ids import EARLIEST_MOMENT, LATEST_MOMENT
+
+        text = str(value)
+        try:
+            parsed = date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{shorten(text)!r} is not a date (YYYY-MM-DD)", param, ctx)
+        if not EARLIEST_MOMENT.date() <= parsed <= LATEST_MOMENT.date():
+            self.fail(f"{shorten(text)!r} must be between 1970-01-01 and 2999-12-31", param, ctx)
+        return parsed
+
+
+MOMENT = Moment()
+DAY = Day()
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for a one-line message."""
+    return text if len(text) <= limit else text[:limit] + f"...(+{len(text) - limit:,} characters)"
 
 
 @contextlib.contextmanager
@@ -144,11 +194,15 @@ def open_desk(db: Path, now: datetime | None, **options: Any) -> Iterator[Any]:
         desk.store.close()
 
 
-def user(desk: Any, user_id: int, option: str = "--user") -> Any:
-    """The active user ``user_id``; exit 2 naming ``option`` when unknown or inactive."""
-    found = desk.directory.users.get(user_id)
+def user(users: Mapping[int, Any], user_id: int, option: str = "--user") -> Any:
+    """The active user ``user_id`` of ``users``; exit 2 naming ``option`` when unknown or inactive.
+
+    Every command checks a user it is given here, so an unknown or inactive
+    user gets the same message from each.
+    """
+    found = users.get(user_id)
     if found is None:
-        known = ", ".join(str(u) for u in sorted(desk.directory.users)[:20])
+        known = ", ".join(str(u) for u in sorted(users)[:20])
         fail(f"{option} {user_id}: no such user in this organisation (users: {known})", 2)
     if not found.active:
         fail(f"{option} {user_id}: {found.first_name} {found.last_name} is inactive", 2)
@@ -159,7 +213,7 @@ def actor(desk: Any, user_id: int | None) -> Any:
     """The system actor without ``--user``; else that (active) user."""
     from leadflow.model import SYSTEM
 
-    return SYSTEM if user_id is None else user(desk, user_id)
+    return SYSTEM if user_id is None else user(desk.directory.users, user_id)
 
 
 def lead_id(desk: Any, text: str) -> UUID:

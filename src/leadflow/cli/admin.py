@@ -16,6 +16,7 @@ import attrs
 import click
 
 from leadflow.cli._common import (
+    DAY,
     USER_ID,
     Group,
     acting_user_option,
@@ -46,7 +47,7 @@ def assign(
     """Assign (or reassign) a lead to a user."""
     with open_desk(db, now) as desk:
         who = actor(desk, user_id)
-        user(desk, assignee, "ASSIGNEE")
+        user(desk.directory.users, assignee, "ASSIGNEE")
         changed = desk.assign(lead_id(desk, lead), assignee, actor=who)
         show_lead(desk, changed, as_json, "assigned")
 
@@ -105,7 +106,7 @@ def exceptions_assign(
     """Assign a lead from the exception list."""
     with open_desk(db, now) as desk:
         who = actor(desk, user_id)
-        user(desk, assignee, "ASSIGNEE")
+        user(desk.directory.users, assignee, "ASSIGNEE")
         changed = desk.assign_exception(lead_id(desk, lead), assignee, actor=who)
         show_lead(desk, changed, as_json, "assigned")
 
@@ -250,9 +251,7 @@ def deliver(
     )
 )
 @click.argument("kind", type=click.Choice(["weekly", "monthly"]))
-@click.option(
-    "--period", "day", metavar="DATE", required=True, help="Any day of the week or month."
-)
+@click.option("--period", "day", type=DAY, required=True, help="Any day of the week or month.")
 @click.option(
     "--out",
     "out_path",
@@ -263,7 +262,7 @@ def deliver(
 @db_option
 @json_option
 def report(
-    kind: str, day: str, out_path: Path | None, user_id: int | None, db: Path, as_json: bool
+    kind: str, day: date, out_path: Path | None, user_id: int | None, db: Path, as_json: bool
 ) -> None:
     """The Lead Management Activity Report of a week (Monday-Sunday) or month."""
     from leadflow.io.reports import (
@@ -277,15 +276,9 @@ def report(
     to_stdout = out_path is not None and str(out_path) == "-"
     if to_stdout and as_json:
         fail("--out - and --json both print to standard output: choose one", 2)
-    try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        raise click.BadParameter(
-            f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--period"
-        ) from None
     with open_desk(db, None) as desk:
         actor(desk, user_id)
-        result = desk.activity_report(kind, when)
+        result = desk.activity_report(kind, day)
         users = desk.directory.users
     if to_stdout:
         write_report_rows(sys.stdout, result.rows)

@@ -105,11 +105,11 @@ def route(
             if config_path is None:
                 fail("--dry-run needs --config org.toml (it touches no store)", 2)
             org = load_org_config(config_path)
+            users = {u.user_id: u for u in org.config.users}
+            if user_id is not None:
+                user(users, user_id)
             if assign_to is not None:
-                found = {u.user_id: u for u in org.config.users}.get(assign_to)
-                if found is None or not found.active:
-                    state = "is inactive" if found is not None else "is no user of the config"
-                    fail(f"--assign-to {assign_to}: user {assign_to} {state}", 2)
+                user(users, assign_to, "--assign-to")
             summary = route_file(
                 leads,
                 source=source,
@@ -124,7 +124,7 @@ def route(
             desk = stack.enter_context(open_desk(db, now))
             who = actor(desk, user_id)
             if assign_to is not None:
-                user(desk, assign_to, "--assign-to")
+                user(desk.directory.users, assign_to, "--assign-to")
             summary = route_file(
                 leads,
                 source=source,

@@ -13,13 +13,13 @@ from pathlib import Path
 import click
 
 from leadflow.cli._common import (
+    MOMENT,
     cli,
     db_option,
     json_option,
     lead_dict,
     lead_id,
     lead_line,
-    moment,
     now_option,
     open_desk,
     person_option,
@@ -40,7 +40,7 @@ _LIMIT = click.IntRange(1, 100_000)
 def queue(user_id: int, limit: int, db: Path, now: datetime | None, as_json: bool) -> None:
     """A loan officer's call queue, in the order to work it, with why each lead is there."""
     with open_desk(db, now) as desk:
-        who = user(desk, user_id)
+        who = user(desk.directory.users, user_id)
         page = desk.queue_page(user_id, limit=limit)
         if as_json:
             print_json(
@@ -79,7 +79,7 @@ def queue(user_id: int, limit: int, db: Path, now: datetime | None, as_json: boo
 def pool(user_id: int, limit: int, db: Path, now: datetime | None, as_json: bool) -> None:
     """Leads anyone may claim: unowned, or in the playbook's pool stages."""
     with open_desk(db, now) as desk:
-        user(desk, user_id)
+        user(desk.directory.users, user_id)
         leads = desk.pool(user_id, limit=limit)
         if as_json:
             print_json([lead_dict(lead) for lead in leads])
@@ -94,7 +94,7 @@ def pool(user_id: int, limit: int, db: Path, now: datetime | None, as_json: bool
 @click.argument("lead")
 @person_option("logging an outcome")
 @click.option("--disposition", required=True, help="The outcome's key (see the playbook).")
-@click.option("--follow-up", "follow_up", metavar="ISO", help="Schedule a call-back then.")
+@click.option("--follow-up", "follow_up", type=MOMENT, help="Schedule a call-back then.")
 @click.option("--note", help="A note with the outcome.")
 @db_option
 @now_option
@@ -103,20 +103,17 @@ def log_outcome(
     lead: str,
     user_id: int,
     disposition: str,
-    follow_up: str | None,
+    follow_up: datetime | None,
     note: str | None,
     db: Path,
     now: datetime | None,
     as_json: bool,
 ) -> None:
     """Log a call, text or email outcome on a lead."""
-    due = moment(follow_up, "--follow-up") if follow_up else None
     with open_desk(db, now) as desk:
-        who = user(desk, user_id)
+        who = user(desk.directory.users, user_id)
         found = lead_id(desk, lead)
-        changed = desk.log_outcome(found, disposition, actor=who, note=note)
-        if due is not None:
-            changed = desk.schedule_follow_up(found, due, actor=who, notes=note)
+        changed = desk.log_outcome(found, disposition, actor=who, note=note, call_back=follow_up)
         show_lead(desk, changed, as_json, "logged")
 
 
@@ -139,7 +136,7 @@ def stage(
 ) -> None:
     """Move a lead to a stage (by key or name)."""
     with open_desk(db, now) as desk:
-        who = user(desk, user_id)
+        who = user(desk.directory.users, user_id)
         moved = desk.set_stage(lead_id(desk, lead), stage, actor=who, note=note)
         show_lead(desk, moved, as_json, "moved")
 
@@ -153,7 +150,7 @@ def stage(
 def claim(lead: str, user_id: int, db: Path, now: datetime | None, as_json: bool) -> None:
     """Take an unowned lead."""
     with open_desk(db, now) as desk:
-        who = user(desk, user_id)
+        who = user(desk.directory.users, user_id)
         show_lead(desk, desk.claim(lead_id(desk, lead), actor=who), as_json, "claimed")
 
 
@@ -166,7 +163,7 @@ def claim(lead: str, user_id: int, db: Path, now: datetime | None, as_json: bool
 def release(lead: str, user_id: int, db: Path, now: datetime | None, as_json: bool) -> None:
     """Give a lead back to the pool."""
     with open_desk(db, now) as desk:
-        who = user(desk, user_id)
+        who = user(desk.directory.users, user_id)
         show_lead(desk, desk.release(lead_id(desk, lead), actor=who), as_json, "released")
 
 

@@ -7,6 +7,12 @@
 * :func:`release` -- the holder (or an admin) sends the lead back to the pool.
 * :func:`assign` -- an admin assigns or reassigns to any active user; a user
   may assign only to themselves, by the same rules as a claim.
+* :func:`may_work` / :func:`require_worker` -- who may work a lead (log an
+  outcome, move its stage, schedule a follow-up, add a note, change it): its
+  holder; anyone while nobody holds it or it is in a pool stage (the pool is
+  there "for anyone to work"); an admin; a user with the ``work_any_lead``
+  permission. Anyone else is refused with
+  :class:`~leadflow.errors.PermissionDenied`.
 * :func:`pool` -- the leads everyone may take (the investor "cloud", the
   call log's Lead Bank): unowned, not killed, not final, plus owned leads in
   pool stages. A claimed lead is in nobody else's pool.
@@ -32,11 +38,21 @@ from leadflow.events import (
     Released,
     apply_events,
 )
-from leadflow.model import Actor, Lead, User
+from leadflow.model import Actor, Lead, Permission, User
 from leadflow.stages.playbook import Playbook
 from leadflow.stages.transitions import Transition
 
-__all__ = ["assign", "claim", "in_pool", "pool", "release"]
+__all__ = [
+    "assign",
+    "claim",
+    "in_pool",
+    "may_act_for",
+    "may_work",
+    "pool",
+    "release",
+    "require_holder",
+    "require_worker",
+]
 
 
 def _check_workable(playbook: Playbook, lead: Lead, what: str) -> None:
@@ -65,6 +81,41 @@ def in_pool(lead: Lead, playbook: Playbook) -> bool:
     if lead.killed_at is not None or playbook.stage(lead.stage).terminal:
         return False
     return lead.assignee_id is None or lead.stage in playbook.pool_stages
+
+
+def may_act_for(holder: int | None, user: User) -> bool:
+    """Whether ``user`` may work what ``holder`` holds (a lead, a contact).
+
+    Anyone may while nobody holds it; otherwise its holder, an admin, or a
+    user with the ``work_any_lead`` permission.
+    """
+    return (
+        holder is None
+        or holder == user.user_id
+        or user.is_admin
+        or user.has_permission(Permission.WORK_ANY_LEAD)
+    )
+
+
+def may_work(playbook: Playbook, lead: Lead, user: User) -> bool:
+    """Whether ``user`` may work ``lead``: :func:`may_act_for` its holder, or a pool stage."""
+    return may_act_for(lead.assignee_id, user) or lead.stage in playbook.pool_stages
+
+
+def require_holder(holder: int | None, user: User, what: str, thing: str) -> None:
+    """Refuse ``user`` doing ``what`` on ``thing`` unless :func:`may_act_for` ``holder``."""
+    if not may_act_for(holder, user):
+        raise PermissionDenied(
+            f"{what}: {thing} is held by user {holder}; only they, an admin or a user"
+            f" with the {Permission.WORK_ANY_LEAD.value!r} permission may work it"
+            f" (user {user.user_id} may not)"
+        )
+
+
+def require_worker(playbook: Playbook, lead: Lead, user: User, what: str) -> None:
+    """Refuse ``user`` doing ``what`` on ``lead`` unless :func:`may_work`; changes nothing."""
+    if lead.stage not in playbook.pool_stages:
+        require_holder(lead.assignee_id, user, what, f"lead {lead.lead_id}")
 
 
 def claim(
