@@ -220,3 +220,23 @@ def test_an_outcome_and_its_follow_up_are_stored_together_or_not_at_all(
     added = events()[len(before) :]
     assert "OutcomeLogged" in added
     assert "FollowUpScheduled" in added
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(
+    routed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadflow.desk import LeadDesk
+
+    def broken(*_: object, **__: object) -> object:
+        raise TypeError("something nobody expected")
+
+    monkeypatch.setattr(LeadDesk, "queue_page", broken)
+    result = run("queue", "--user", "2", "--db", routed)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "error: internal error: TypeError: something nobody expected"
+        " (this is a bug in leadflow; LEADFLOW_DEBUG=1 shows the traceback)"
+    ]
+    monkeypatch.setenv("LEADFLOW_DEBUG", "1")
+    result = run("queue", "--user", "2", "--db", routed)
+    assert isinstance(result.exception, TypeError)

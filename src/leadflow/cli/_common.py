@@ -29,6 +29,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 DEFAULT_DB = "leadflow.db"
 
+#: What an unexpected error says; a fuzzer looks for it.
+INTERNAL_ERROR = "internal error"
+
 #: User ids are 1 .. 2**63 - 1 (a signed 64-bit integer, as every store keeps them).
 USER_ID = click.IntRange(1, 2**63 - 1)
 
@@ -53,6 +56,16 @@ class Group(click.Group):
             sys.exit(0)
         except OSError as error:
             fail(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "), 2)
+        except (click.ClickException, click.Abort, click.exceptions.Exit):
+            raise  # usage errors and exits: click prints them
+        except Exception as error:  # a bug: one line, not a traceback, unless asked for
+            if os.environ.get("LEADFLOW_DEBUG"):
+                raise
+            fail(
+                f"{INTERNAL_ERROR}: {type(error).__name__}: {shorten(str(error), 200)}"
+                " (this is a bug in leadflow; LEADFLOW_DEBUG=1 shows the traceback)",
+                1,
+            )
 
 
 def fail(message: str, code: int) -> NoReturn:
