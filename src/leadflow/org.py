@@ -12,10 +12,20 @@ from datetime import tzinfo
 
 import attrs
 
-from leadflow.errors import NotFound
+from leadflow.errors import ConfigError, NotFound
+from leadflow.limits import (
+    RING_SIZES,
+    ROUTING_CAPS,
+    USER_IDS,
+    VOLUME_CAP_COUNTS,
+    WEIGHTS,
+    number_text,
+    offer_expiry_problem,
+)
 from leadflow.model import MatchScope, Team, User
 from leadflow.routing.config import DEFAULT_CAP, LeadSource, RoutingPolicy, Unroutable
 from leadflow.routing.directory import Directory
+from leadflow.templates import EXAMPLE_LEAD_ID, LinkTemplateError, render_link
 
 __all__ = ["OrgConfig", "OrgSettings", "config_changes"]
 
@@ -30,8 +40,10 @@ class OrgSettings:
     * ``contact_matching``: where a new lead looks for its existing contact;
     * ``unroutable``: hold or reject a lead nobody can take whose contact is new;
     * ``notify_on_assignment``: email the assignee of every assignment;
-    * ``routing_cap``: candidates per policy (50, the seed's);
-    * ``lead_link``: the link in assignment emails, with ``{lead_id}``.
+    * ``routing_cap``: candidates per policy (50, the seed's; 1 to 10,000,
+      :data:`leadflow.limits.ROUTING_CAPS`);
+    * ``lead_link``: the link in assignment emails, a link template whose
+      only placeholder is ``{lead_id}`` (:func:`leadflow.templates.render_link`).
     """
 
     name: str = "My Organization"
@@ -56,7 +68,14 @@ class OrgConfig:
     sources: tuple[LeadSource, ...] = ()
 
     def directory(self, timezone: tzinfo) -> Directory:
-        """The routing directory of this configuration (validated; ConfigError otherwise)."""
+        """The routing directory of this configuration (validated; ConfigError otherwise).
+
+        :meth:`problems` are checked first: a configuration with any is
+        refused with them alone.
+        """
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
         return Directory(
             users=self.users,
             teams=self.teams,
@@ -67,11 +86,60 @@ class OrgConfig:
             timezone=timezone,
         )
 
+    def problems(self) -> list[str]:
+        """What the routing directory does not check: whole numbers out of their range
+        (:mod:`leadflow.limits`) and a lead link that is not a link template.
+
+        One line a problem, naming the user, the policy and member, or the
+        setting. A configuration file is checked for these as it is read
+        (:mod:`leadflow.io.orgconfig`); this covers one built in Python.
+        """
+        problems: list[str] = []
+        cap = ROUTING_CAPS.problem(self.settings.routing_cap)
+        if cap is not None:
+            problems.append(f"routing cap: {cap}")
+        try:
+            render_link(self.settings.lead_link, lead_id=EXAMPLE_LEAD_ID)
+        except LinkTemplateError as exc:
+            problems += exc.problems
+        for user in self.users:
+            found = USER_IDS.problem(user.user_id)
+            if found is not None:
+                problems.append(f"user {number_text(user.user_id)}: id {found}")
+        for policy in self.policies:
+            problems += [f"policy {policy.key!r}: {p}" for p in _policy_problems(policy)]
+        return problems
+
     def user(self, user_id: int) -> User:
         for user in self.users:
             if user.user_id == user_id:
                 return user
         raise NotFound(f"user {user_id} does not exist")
+
+
+def _policy_problems(policy: RoutingPolicy) -> list[str]:
+    found: list[str | None] = [
+        None if policy.user is None else _named("user", USER_IDS.problem(policy.user)),
+        _named("ring_size", RING_SIZES.problem(policy.ring_size)),
+    ]
+    expiry = offer_expiry_problem(policy.offer_expires_after)
+    if expiry is not None:
+        found.append(f"offer_expires_after {policy.offer_expires_after} {expiry}")
+    for member in policy.members:
+        who = f"member {number_text(member.user_id)}: "
+        found += [
+            _named(who + "user", USER_IDS.problem(member.user_id)),
+            _named(who + "weight", WEIGHTS.problem(member.weight)),
+            *(
+                _named(f"{who}max_leads per {cap.per}", VOLUME_CAP_COUNTS.problem(cap.count))
+                for cap in member.filters.max_leads
+            ),
+        ]
+    return [problem for problem in found if problem is not None]
+
+
+def _named(name: str, problem: str | None) -> str | None:
+    return None if problem is None else f"{name}: {problem}"
 
 
 def _fields_changed(old: attrs.AttrsInstance, new: attrs.AttrsInstance) -> list[str]:

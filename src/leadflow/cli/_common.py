@@ -24,6 +24,7 @@ import click
 
 from leadflow import __version__
 from leadflow.errors import ConfigError, Conflict, LeadflowError, PermissionDenied
+from leadflow.limits import USER_IDS
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -33,7 +34,7 @@ DEFAULT_DB = "leadflow.db"
 INTERNAL_ERROR = "internal error"
 
 #: User ids are 1 .. 2**63 - 1 (a signed 64-bit integer, as every store keeps them).
-USER_ID = click.IntRange(1, 2**63 - 1)
+USER_ID = click.IntRange(USER_IDS.low, USER_IDS.high)
 
 
 class Group(click.Group):

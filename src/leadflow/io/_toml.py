@@ -16,16 +16,19 @@ from typing import Any, NamedTuple
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from leadflow.errors import ValidationError
+from leadflow.limits import number_text
 from leadflow.stages.durations import parse_duration
 
 __all__ = [
     "BARE_KEY",
+    "MAX_QUOTED",
     "Invalid",
     "PlainChecks",
     "Problem",
     "duration_hook",
     "join",
     "plain_checks",
+    "quote",
     "show",
     "structure_bool",
     "structure_int",
@@ -41,13 +44,25 @@ Problem = tuple[str, str]
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
+#: Characters of a written value a message quotes at most.
+MAX_QUOTED = 200
+
+
 class Invalid(ValueError):
     """A value of the wrong type or form; the message is shown as written."""
 
 
+def quote(text: str) -> str:
+    """``text`` quoted as Python writes a string, cut to its first 200 characters."""
+    if len(text) > MAX_QUOTED:
+        text = text[: MAX_QUOTED - 3] + "..."
+    return repr(text)
+
+
 def show(value: object, *, dates: bool = True) -> str:
     """``value`` as a person who wrote TOML would recognise it (dates as Python shows them
-    when not ``dates``)."""
+    when not ``dates``); a string is quoted to at most 200 characters, a number of more
+    than 200 digits is described."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if dates and isinstance(value, datetime):
@@ -55,7 +70,9 @@ def show(value: object, *, dates: bool = True) -> str:
     if dates and isinstance(value, date):
         return f"the date {value.isoformat()}"
     if isinstance(value, str):
-        return repr(value)
+        return quote(value)
+    if isinstance(value, int):
+        return number_text(value)
     if isinstance(value, Mapping):
         return "a table"
     if isinstance(value, list | tuple):
@@ -114,7 +131,9 @@ def duration_hook(
         try:
             return parse_duration(value)
         except ValidationError as exc:
-            raise Invalid(f"{value!r} {exc.errors[0].message}") from None
+            raise Invalid(f"{quote(value)} {exc.errors[0].message}") from None
+        except (OverflowError, ValueError):  # more days than a timedelta holds, or digits
+            raise Invalid(f"{quote(value)} is too long a duration") from None
 
     return structure_duration
 
@@ -123,8 +142,8 @@ def unknown_key(key: str, allowed: Sequence[str]) -> str:
     """The message for a key that is not one of ``allowed``, with the closest if any."""
     close = difflib.get_close_matches(key, allowed, n=1)
     if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
-    return f"unknown key {key!r} (keys: {', '.join(allowed)})"
+        return f"unknown key {quote(key)} (did you mean {close[0]!r}?)"
+    return f"unknown key {quote(key)} (keys: {', '.join(allowed)})"
 
 
 def _same_name(cls: type[Any], name: str) -> str:
@@ -183,6 +202,9 @@ def structure_problems(
         found = own(exc, path)
         if found is not None:
             return found
-        return [(path, f"is invalid ({type(exc).__name__}: {exc})")]
+        text = str(exc)
+        if len(text) > MAX_QUOTED:
+            text = text[: MAX_QUOTED - 3] + "..."
+        return [(path, f"is invalid ({type(exc).__name__}: {text})")]
 
     return walk(exc, path)

@@ -69,12 +69,22 @@ from leadflow.errors import ConfigError, ValidationError
 from leadflow.io._toml import Invalid as _Invalid
 from leadflow.io._toml import duration_hook, structure_problems
 from leadflow.io._toml import join as _join
+from leadflow.io._toml import quote as _quote
 from leadflow.io._toml import show as _show
 from leadflow.io._toml import structure_bool as _structure_bool
 from leadflow.io._toml import structure_int as _structure_int
 from leadflow.io._toml import structure_str as _structure_str
 from leadflow.io._toml import unknown_key as _unknown_key
 from leadflow.io.playbooks import load_playbook
+from leadflow.limits import (
+    RING_SIZES,
+    ROUTING_CAPS,
+    USER_IDS,
+    VOLUME_CAP_COUNTS,
+    WEIGHTS,
+    Bounds,
+    offer_expiry_problem,
+)
 from leadflow.model import CreditRating, License, LoanPurpose, MatchScope, Role, Team, User
 from leadflow.org import OrgConfig, OrgSettings
 from leadflow.routing.config import (
@@ -90,6 +100,7 @@ from leadflow.routing.config import (
 from leadflow.stages.durations import format_duration, parse_duration
 from leadflow.stages.playbook import Playbook
 from leadflow.stages.presets import PRESETS, preset
+from leadflow.templates import EXAMPLE_LEAD_ID, LinkTemplateError, render_link
 from leadflow.values import USPS_STATES, BadValue, parse_email
 
 __all__ = [
@@ -195,6 +206,10 @@ def org_config_from_toml(
         raise ConfigError(
             f"{name}: line {where['line']}, column {where['column']}: "
             f"invalid TOML: {where['message']}"
+        ) from None
+    except ValueError:  # Python reads no decimal integer of over 4,300 digits
+        raise ConfigError(
+            f"{name}: invalid TOML: a number has too many digits to be read"
         ) from None
     return org_config_from_dict(data, name=name, base_dir=base_dir)
 
@@ -621,14 +636,25 @@ def _make_converter() -> cattrs.Converter:
             converter,
             OrgSettings,
             timezone=override(struct_hook=_structure_timezone),
-            routing_cap=override(struct_hook=_structure_cap),
+            routing_cap=override(struct_hook=_bounded(ROUTING_CAPS)),
             lead_link=override(struct_hook=_structure_link),
         ),
     )
     converter.register_structure_hook(
-        _UserEntry, _table_hook(converter, _UserEntry, email=override(struct_hook=_structure_email))
+        _UserEntry,
+        _table_hook(
+            converter,
+            _UserEntry,
+            id=override(struct_hook=_bounded(USER_IDS)),
+            email=override(struct_hook=_structure_email),
+        ),
     )
-    # Filters before members: a generated hook looks up its fields' hooks when it is made.
+    # Caps before filters before members before policies: a generated hook looks
+    # up its fields' hooks when it is made.
+    converter.register_structure_hook(
+        VolumeCap,
+        _table_hook(converter, VolumeCap, count=override(struct_hook=_bounded(VOLUME_CAP_COUNTS))),
+    )
     converter.register_structure_hook(
         MemberFilters,
         _table_hook(
@@ -637,7 +663,22 @@ def _make_converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(
         PolicyMember,
-        _table_hook(converter, PolicyMember, user_id=override(rename="user")),
+        _table_hook(
+            converter,
+            PolicyMember,
+            user_id=override(rename="user", struct_hook=_bounded(USER_IDS)),
+            weight=override(struct_hook=_bounded(WEIGHTS)),
+        ),
+    )
+    converter.register_structure_hook(
+        RoutingPolicy,
+        _table_hook(
+            converter,
+            RoutingPolicy,
+            user=override(struct_hook=_bounded(USER_IDS, optional=True)),
+            ring_size=override(struct_hook=_bounded(RING_SIZES)),
+            offer_expires_after=override(struct_hook=_structure_offer_expiry),
+        ),
     )
     return converter
 
@@ -651,11 +692,11 @@ def _structure_date(value: Any, _: Any) -> date:
     if not isinstance(value, str):
         raise _Invalid(f"expected a date, got {_show(value)}: {hint}")
     if not _ISO_DATE.fullmatch(value):
-        raise _Invalid(f"{value!r} is not a date: {hint}")
+        raise _Invalid(f"{_quote(value)} is not a date: {hint}")
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise _Invalid(f"{value!r} is not a date: {exc}") from None
+        raise _Invalid(f"{_quote(value)} is not a date: {exc}") from None
 
 
 _structure_timedelta = duration_hook('"5m" or "2h"')
@@ -674,7 +715,7 @@ def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
     same = [v for v in values if v.casefold() == value.casefold()]
     close = same or difflib.get_close_matches(value, values, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise _Invalid(f"{value!r} is not one of {allowed}{hint}")
+    raise _Invalid(f"{_quote(value)} is not one of {allowed}{hint}")
 
 
 def _structure_timezone(value: Any, _: Any) -> str:
@@ -685,7 +726,7 @@ def _structure_timezone(value: Any, _: Any) -> str:
         close = difflib.get_close_matches(name, _zone_names(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise _Invalid(
-            f"{name!r} is not an IANA time zone: write e.g. 'America/Chicago'{hint}"
+            f"{_quote(name)} is not an IANA time zone: write e.g. 'America/Chicago'{hint}"
         ) from None
     return name
 
@@ -695,22 +736,36 @@ def _zone_names() -> list[str]:
     return sorted(zoneinfo.available_timezones())
 
 
-def _structure_cap(value: Any, _: Any) -> int:
-    cap = _structure_int(value, int)
-    if cap < 1:
-        raise _Invalid(f"must be 1 or more, not {cap}")
-    return cap
+def _bounded(bounds: Bounds, *, optional: bool = False) -> Callable[[Any, Any], Any]:
+    """A hook for a whole number in ``bounds`` (or ``None`` too when ``optional``)."""
+
+    def structure(value: Any, _: Any) -> int | None:
+        if value is None and optional:
+            return None
+        number = _structure_int(value, int)
+        problem = bounds.problem(number)
+        if problem is not None:
+            raise _Invalid(problem)
+        return number
+
+    return structure
+
+
+def _structure_offer_expiry(value: Any, _: Any) -> timedelta:
+    expiry = _structure_timedelta(value, timedelta)
+    problem = offer_expiry_problem(expiry)
+    if problem is not None:
+        raise _Invalid(f"{_show(value)} {problem}")
+    return expiry
 
 
 def _structure_link(value: Any, _: Any) -> str:
+    """A link template, checked by rendering it exactly as sending does."""
     link = _structure_str(value, str)
     try:
-        link.format(lead_id="0")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise _Invalid(
-            f"{link!r} is not a link template: write the lead's id as {{lead_id}} and no "
-            f"other braces ({type(exc).__name__}: {exc})"
-        ) from None
+        render_link(link, lead_id=EXAMPLE_LEAD_ID)
+    except LinkTemplateError as exc:
+        raise _Invalid(exc.reason) from None
     return link
 
 
@@ -719,7 +774,7 @@ def _structure_email(value: Any, _: Any) -> str:
     try:
         return parse_email(raw)
     except BadValue as exc:
-        raise _Invalid(f"{raw!r} {exc}") from None
+        raise _Invalid(f"{_quote(raw)} {exc}") from None
 
 
 def _license_hook(converter: cattrs.Converter) -> Callable[[Any, Any], License]:
@@ -739,7 +794,7 @@ def _license_hook(converter: cattrs.Converter) -> Callable[[Any, Any], License]:
         if license_.state not in USPS_STATES:
             upper = license_.state.upper()
             hint = f" (did you mean {upper!r}?)" if upper in USPS_STATES else ""
-            raise _Invalid(f"{license_.state!r} is not a USPS state code such as 'TX'{hint}")
+            raise _Invalid(f"{_quote(license_.state)} is not a USPS state code such as 'TX'{hint}")
         return license_
 
     return structure

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from leadflow.model import Contact, Lead, User
 from leadflow.storage.protocol import OutboxMessage
+from leadflow.templates import render_link
 
 __all__ = ["assignment_message"]
 
@@ -21,8 +22,14 @@ def assignment_message(
     link_template: str,
     now: datetime,
 ) -> OutboxMessage:
-    """The email telling ``assignee`` a lead was assigned to them, with a link to it."""
-    link = link_template.format(lead_id=lead.lead_id)
+    """The email telling ``assignee`` a lead was assigned to them, with a link to it.
+
+    The link is ``link_template`` rendered by
+    :func:`leadflow.templates.render_link`, the function the configuration
+    check uses: a template that is not a link template raises
+    :class:`~leadflow.templates.LinkTemplateError` (a ``ConfigError``).
+    """
+    link = render_link(link_template, lead_id=lead.lead_id)
     name = contact.details.name
     purpose = str(lead.attributes.loan_purpose)
     subject = f"New lead assigned to you: {name} ({purpose})"
