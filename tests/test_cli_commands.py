@@ -118,6 +118,44 @@ def test_an_awkward_file_is_routed_and_its_ragged_row_rejected(db: Path, tmp_pat
     assert "\"'=HYPERLINK" in text or "'=HYPERLINK" in text
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(b"x" * 5_000_000, id="a 5 MB name"),
+        pytest.param(b'"' + b"x\n" * 2_500_000 + b'"', id="a quoted 5 MB name of many lines"),
+    ],
+)
+@pytest.mark.parametrize("dry", [False, True])
+def test_an_over_long_cell_rejects_its_row_alone_with_its_true_number(
+    db: Path, tmp_path: Path, name: bytes, dry: bool
+) -> None:
+    path = tmp_path / "long.csv"
+    path.write_bytes(
+        b"First Name,Last Name,Email\nAnn,Lee,ann@example.com\n"
+        + b"Bo,"
+        + name
+        + b",bo@example.com\nCy,Dee,cy@example.com\n"
+    )
+    out = tmp_path / "out"
+    where = ("--dry-run", "--config", ORG) if dry else ("--db", db)
+    result = run("route", path, "--source", "purchased_leads", "--out", out, *where, "--json")
+    assert result.exit_code == 0, result.output[:500]
+    summary = json.loads(result.output)
+    assert (summary["rows"], summary["assigned"], summary["rejected"]) == (3, 2, 1)
+    (rejected,) = read(out / "rejected.csv")
+    assert rejected["row"] == "2"
+    assert rejected["errors"].startswith(f"is {len(name) + 19:,} characters long")
+    assert len(rejected["errors"]) < 200
+    assert [row["First Name"] for row in read(out / "assigned.csv")] == ["Ann", "Cy"]
+    if not dry:
+        desk = open_desk(db)
+        try:
+            with desk.store.unit_of_work() as uow:
+                assert uow.count_leads() == 2
+        finally:
+            desk.store.close()
+
+
 def test_a_row_with_bytes_that_are_not_utf8_is_rejected_alone(db: Path, tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes(

@@ -7,9 +7,10 @@ import csv
 import io
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import leadflow.io.csvfiles as csvfiles
@@ -189,29 +190,150 @@ def test_a_nul_byte_makes_its_row_a_problem() -> None:
     assert good(fine)["First Name"] == "Bo"
 
 
-def test_a_cell_over_the_csv_size_limit_is_a_problem_and_reading_goes_on() -> None:
-    huge = b"x" * (csv.field_size_limit() + 10)
-    data = HEADER + b"Ann,Lee,a@x.com,1\n" + b"Big," + huge + b",a@x.com,2\nBo,Ng,b@x.com,3\n"
-    first, big, last = rows(data)
+LIMIT = csvfiles.MAX_RECORD
+
+
+def too_long(length: int) -> str:
+    return f"is {length:,} characters long; a row may have at most {LIMIT:,}"
+
+
+@pytest.mark.parametrize(
+    "big",
+    [
+        pytest.param(b"x" * (5 * LIMIT), id="a long cell"),
+        pytest.param(b'"' + b"x\n" * (3 * LIMIT) + b'"', id="a quoted cell of many lines"),
+        pytest.param(b'"' + b"x" * (5 * LIMIT) + b'"', id="a long quoted cell"),
+        pytest.param(b'"a\n' + b"y" * (2 * LIMIT) + b'"', id="a long second line of a cell"),
+        pytest.param(b"a," * (3 * LIMIT) + b"a", id="a long line of short cells"),
+    ],
+)
+def test_an_over_long_row_is_one_problem_row_and_the_rows_after_it_keep_their_numbers(
+    big: bytes,
+) -> None:
+    data = HEADER + b"Ann,Lee,a@x.com,1\n" + b"Big," + big + b",a@x.com,2\r\nBo,Ng,b@x.com,3\n"
+    first, bad, last = rows(data)
     assert good(first)["First Name"] == "Ann"
-    assert big.number == 2
-    assert big.problem == (
-        f"cannot be read as CSV: a cell is longer than {csv.field_size_limit():,} characters"
-    )
-    assert big.cells == []
+    assert bad.number == 2
+    length = len(b"Big," + big + b",a@x.com,2\r\n")
+    assert bad.problem == too_long(length)
+    assert bad.cells == []
     assert (last.number, good(last)["First Name"]) == (3, "Bo")
 
 
-def test_a_line_longer_than_the_line_limit_is_cut_into_problem_rows(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_row_of_exactly_the_limit_is_read_and_one_more_character_is_too_long() -> None:
+    line = b"Ann,Lee,a@x.com,"
+    fits = line + b"1" * (LIMIT - len(line) - 1) + b"\n"
+    over = line + b"1" * (LIMIT - len(line)) + b"\n"
+    assert len(fits) == LIMIT
+    fine, bad = rows(HEADER + fits + over)
+    assert fine.problem is None
+    assert bad.problem == too_long(LIMIT + 1)
+
+
+def test_an_over_long_quoted_cell_that_never_ends_takes_the_rest_of_the_file() -> None:
+    data = HEADER + b"Ann,Lee,a@x.com,1\n" + b'Big,"' + b"x\n" * LIMIT
+    first, bad = rows(data)
+    assert good(first)["First Name"] == "Ann"
+    assert bad.number == 2
+    assert bad.problem == too_long(len(b'Big,"' + b"x\n" * LIMIT))
+
+
+def test_an_over_long_header_is_one_short_problem() -> None:
+    with pytest.raises(BadHeader) as info:
+        read(b"First Name," * (LIMIT // 5) + b"Email\nAnn,a@x.com\n", name="leads.csv")
+    message = str(info.value)
+    assert message == (
+        f"leads.csv: the header cannot be used: the header {too_long(11 * (LIMIT // 5) + 6)}"
+    )
+
+
+def test_a_long_unknown_column_name_is_quoted_shortened() -> None:
+    name = "Colour" * 10_000
+    with pytest.raises(BadHeader) as info:
+        read(b"First Name,Email," + name.encode() + b"\nAnn,a@x.com,red\n")
+    assert len(str(info.value)) < 400
+    assert "ColourColour" in str(info.value)
+
+
+def test_a_long_run_of_bad_bytes_is_shown_shortened() -> None:
+    (bad,) = rows(HEADER + b"Ann," + b"\xff" * 10_000 + b",a@x.com,1\n")
+    assert bad.problem is not None
+    assert "not valid UTF-8 in column 'Last Name'" in bad.problem
+    assert len(bad.problem) < 300
+
+
+@pytest.mark.parametrize("limit", [csvfiles.MAX_RECORD, 1000])
+def test_the_limit_is_the_csv_modules_own_cell_limit_when_that_is_lower(limit: int) -> None:
+    old = csv.field_size_limit(limit)
+    try:
+        cell = b"x" * 2000
+        bad, fine = rows(HEADER + b"A," + cell + b",a@x.com,1\nBo,Ng,b@x.com,2\n")
+    finally:
+        csv.field_size_limit(old)
+    if limit < 2000:
+        assert bad.problem == f"is {2000 + 13:,} characters long; a row may have at most 1,000"
+    else:
+        assert bad.problem is None
+    assert (fine.number, good(fine)["First Name"]) == (2, "Bo")
+
+
+#: CSV text made mostly of what the parser looks at.
+CSV_TEXT = st.lists(
+    st.sampled_from(["a", ",", '"', '"', ',"', '",', "\r", "\n", "\r\n", " ", "\x00"]),
+    max_size=40,
+).map("".join)
+
+
+def record_lines(text: str) -> list[tuple[list[str], int]]:
+    """Each record :func:`csv.reader` makes of ``text`` read by lines, and its length."""
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines)
+    records, used = [], 0
+    for cells in reader:
+        records.append((cells, sum(map(len, lines[used : reader.line_num]))))
+        used = reader.line_num
+    return records
+
+
+@given(text=CSV_TEXT)
+@example(text='a"b,"c\nd"\n')  # a quote inside an unquoted cell opens nothing
+@example(text='"a"b\n"c,"\n')  # text after a closing quote joins the cell
+def test_the_scanner_ends_a_record_where_the_csv_parser_does(text: str) -> None:
+    lines = io.StringIO(text, newline="").readlines()
+    ends = [length for _, length in record_lines(text)]
+    got, state, length = [], csvfiles._CELL_START, 0
+    for line in lines:
+        length += len(line)
+        state, ended = csvfiles._scan(line, state)
+        if ended:
+            got.append(length)
+            state, length = csvfiles._CELL_START, 0
+    if length:  # a record the end of the text ends
+        got.append(length)
+    assert got == ends
+
+
+@given(text=CSV_TEXT, limit=st.integers(4, 40))
+def test_with_any_limit_every_record_is_one_row_and_over_long_ones_are_problems(
+    text: str, limit: int
 ) -> None:
-    monkeypatch.setattr(csvfiles, "MAX_LINE", 64)
-    data = HEADER + b"Ann,Lee,a@x.com,1\n" + b"y," * 100 + b"y\nBo,Ng,b@x.com,2\n"
-    got = rows(data)
-    assert good(got[0])["First Name"] == "Ann"
-    assert all(r.problem for r in got[1:-1])
-    assert good(got[-1])["First Name"] == "Bo"
-    assert [r.number for r in got] == list(range(1, len(got) + 1))
+    data = "first_name,last_name,email\n" + text
+    with mock.patch.object(csvfiles, "MAX_RECORD", max(limit, len("first_name,last_name,email\n"))):
+        lead_file = read(data.encode())
+        got = list(lead_file)
+        used = lead_file._gate.limit
+    expected = [
+        (cells, length)
+        for cells, length in record_lines(text)
+        if length > used or "".join(cells).strip()
+    ]
+    assert [row.number for row in got] == list(range(1, len(expected) + 1))
+    for row, (cells, length) in zip(got, expected, strict=True):
+        if length > used:
+            assert row.problem == f"is {length:,} characters long; a row may have at most {used:,}"
+            assert row.cells == []
+        else:
+            assert row.cells == cells
 
 
 def test_an_unterminated_quote_takes_the_rest_of_the_file_into_one_problem_row() -> None:

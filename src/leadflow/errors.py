@@ -34,12 +34,20 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ValidationError",
+    "clip",
     "require_aware",
 ]
 
 _MAX_SHOWN_VALUE = 60
+#: The most characters of any one input a message quotes (see :func:`clip`).
+MAX_QUOTED = 200
 #: How many of its matches an :class:`AmbiguousId` message lists before "and N more".
 _MAX_SHOWN_MATCHES = 10
+
+
+def clip(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` as a message may quote it: at most ``limit`` characters, ``...`` ending a cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def show_value(value: object) -> str:
@@ -71,8 +79,8 @@ class FieldError:
 
     def __str__(self) -> str:
         if self.value is None or self.value == "":
-            return f"{self.field}: {self.message}"
-        return f"{self.field} = {show_value(self.value)}: {self.message}"
+            return f"{clip(self.field)}: {self.message}"
+        return f"{clip(self.field)} = {show_value(self.value)}: {self.message}"
 
 
 class ValidationError(LeadflowError):

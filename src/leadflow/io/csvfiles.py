@@ -5,8 +5,9 @@ The header is read and mapped to lead fields at once (an unusable header is a
 :class:`BadHeader`); the data rows are then read one at a time, as
 :class:`InputRow` values. A row that cannot even be validated -- bytes that
 are not valid in the file's encoding, a NUL character, more or fewer cells
-than the header, a cell over the CSV size limit -- is not an error: it comes
-out with a ``problem`` and every later row is read as usual.
+than the header, a record over :data:`MAX_RECORD` characters -- is not an
+error: it comes out with a ``problem`` and every later row is read as usual,
+with its own number.
 
 Row numbers (:attr:`InputRow.number`) are 1-based data row numbers, the
 header not counted: the ``row`` of a :class:`~leadflow.errors.ValidationError`.
@@ -40,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import BinaryIO, ClassVar, NamedTuple, Self
 
-from leadflow.errors import LeadflowError, ValidationError
+from leadflow.errors import LeadflowError, ValidationError, clip
 from leadflow.io.csvsafe import safe_column
 from leadflow.validate import COLUMNS, map_columns
 
@@ -77,10 +78,12 @@ EXCEPTIONS_COLUMNS: tuple[str, ...] = ("lead_id", "reason")
 REJECTED_COLUMNS: tuple[str, ...] = ("row", "errors")
 DUPLICATES_COLUMNS: tuple[str, ...] = ("row", "match", "lead_id")
 
-#: The longest line handed to the CSV parser at once, in characters. A longer line
-#: (no line end for megabytes: not a lead file) is cut into pieces, which come out
-#: as rows with problems, so memory stays bounded whatever the input.
-MAX_LINE = 1 << 22
+#: The longest record (the header or a data row, its line ends included) read, in
+#: characters: 131,072, the standard ``csv`` module's own cell limit. A longer record
+#: (a cell of megabytes, a line with no line end: not a lead file) is one row with a
+#: problem, skipped to its end without being kept, so memory stays bounded whatever
+#: the input and the rows after it keep their numbers.
+MAX_RECORD = 1 << 17
 
 
 # --------------------------------------------------------------------------- errors
@@ -219,6 +222,105 @@ _Row = tuple[int, list[str], dict[str, str] | None, str | None]
 _input_row: Callable[[_Row], InputRow] = functools.partial(tuple.__new__, InputRow)
 
 
+# Where the CSV parser is in a record, for :func:`_scan`: at the start of a cell, in a
+# cell that is not quoted, in a quoted cell, or just after a quote in a quoted cell
+# (which ends the cell, or is the first of a doubled quote).
+_CELL_START, _UNQUOTED, _QUOTED, _AFTER_QUOTE = range(4)
+#: What ends a run of unquoted cells: a line end (the record's end) or a quoted cell.
+_UNQUOTED_STOP = re.compile(r'[\r\n]|,"')
+#: Characters read at once while skipping the rest of an over-long record.
+_SKIP_CHUNK = 1 << 20
+
+
+def _scan(text: str, state: int) -> tuple[int, bool]:
+    """The parser's state after ``text``, read from ``state``, and whether a record ended.
+
+    The rules are those of :func:`csv.reader` with the default dialect (not
+    strict): a quote opens a cell only at its start; in a quoted cell a doubled
+    quote is a quote, a single one closes the cell, and any text after it joins
+    the cell; an unquoted line end ends the record. ``text`` comes from
+    ``readline``, so a line end can only be its last character (or its last two,
+    for ``\\r\\n``): when a record ends, ``text`` ends with it.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        if state == _QUOTED:
+            i = text.find('"', i) + 1
+            if not i:
+                return _QUOTED, False
+            state = _AFTER_QUOTE
+        elif state == _AFTER_QUOTE:
+            c = text[i]
+            if c in "\r\n":
+                return _CELL_START, True
+            state = _QUOTED if c == '"' else _CELL_START if c == "," else _UNQUOTED
+            i += 1
+        elif state == _CELL_START and text[i] == '"':
+            state = _QUOTED
+            i += 1
+        else:  # in or before an unquoted cell: on to the record's end or a quoted cell
+            stop = _UNQUOTED_STOP.search(text, i)
+            if stop is None:
+                return (_CELL_START if text[-1] == "," else _UNQUOTED), False
+            if stop.group() != ',"':
+                return _CELL_START, True
+            state = _QUOTED
+            i = stop.end()
+    return state, False
+
+
+class _Gate:
+    """The lines of a text stream, handed to :func:`csv.reader` whole, never more
+    than ``limit`` characters of one record.
+
+    The reader of the records sets :attr:`fresh` each time the CSV parser has
+    given it a record, so the next line the parser asks for starts a new
+    record; while it is not set, the parser is asking for the next line of a
+    record whose quoted cell goes on past a line end. When a record would pass
+    ``limit``, the rest of it is read, scanned for its end as the parser would
+    (:func:`_scan`) and dropped, :attr:`too_long` is set to its length, and the
+    parser gets a line that ends the record it has begun with a NUL in its last
+    cell: a record that has a problem, whose problem is :attr:`too_long`.
+    """
+
+    __slots__ = ("fresh", "limit", "lines", "too_long")
+
+    def __init__(self, readline: Callable[[int], str], limit: int) -> None:
+        self.limit = limit
+        self.fresh = True
+        #: The length of the last record that was too long; 0 once it is reported.
+        self.too_long = 0
+        self.lines = self._lines(readline, limit)
+
+    def _lines(self, readline: Callable[[int], str], limit: int) -> Iterator[str]:
+        used = 0  # characters of the current record handed on
+        while True:
+            if self.fresh:
+                used = 0
+            # one character more than the record may still take, so a cut shows
+            line = readline(limit + 1 - used)
+            if not line:
+                return
+            if used + len(line) <= limit:
+                used += len(line)
+                self.fresh = False
+                yield line
+                continue
+            # too long: a record begun by this line, or a quoted cell of earlier lines
+            started = self.fresh
+            state, ended = _scan(line, _CELL_START if started else _QUOTED)
+            length = used + len(line)
+            while not ended:
+                line = readline(_SKIP_CHUNK)
+                if not line:
+                    break
+                length += len(line)
+                state, ended = _scan(line, state)
+            self.too_long = length
+            self.fresh = False
+            yield "\x00" if started else '\x00"'
+
+
 def _row_builder(header: Sequence[str]) -> Callable[[list[str]], dict[str, str]]:
     """A function making ``dict(zip(header, cells))`` of a row as wide as ``header``.
 
@@ -269,9 +371,9 @@ class LeadFile:
         self._release = weakref.finalize(self, _detach, text)
         # -1: never equal to the count, so every row with a non-ASCII character is searched
         self._errors_seen = -1 if encoding in _SURROGATE_CODECS else _decode_errors[0]
-        lines = iter(functools.partial(text.readline, MAX_LINE), "")
+        self._gate = _Gate(text.readline, min(MAX_RECORD, csv.field_size_limit()))
         try:
-            self.header = self._read_header(lines)
+            self.header = self._read_header(self._gate.lines)
             self.columns = self._map_header(ignore_unknown)
         except BaseException:
             self.close()
@@ -288,7 +390,12 @@ class LeadFile:
             if first.startswith("\ufeff"):
                 first = first[1:]
             self._reader = csv.reader(itertools.chain((first,), lines))
+            gate = self._gate
             for cells in self._reader:
+                gate.fresh = True
+                if gate.too_long:
+                    problem = f"the header {_too_long(gate.too_long, gate.limit)}"
+                    raise BadHeader(self.name, [problem])
                 if "".join(cells).strip():
                     return cells
         except csv.Error as exc:
@@ -376,6 +483,7 @@ class LeadFile:
         # a one-column file takes the careful path: a line of spaces is blank there too
         fast_width = width if width > 1 else -1
         reader = self._reader
+        gate = self._gate
         make = _input_row
         encodable = _is_encodable
         errors = _decode_errors
@@ -389,6 +497,7 @@ class LeadFile:
             while True:
                 try:
                     for cells in reader:
+                        gate.fresh = True
                         if len(cells) == fast_width:
                             # the common case: one join, then O(1) or C-speed scans; no
                             # search for undecodable bytes while the decoder has met none
@@ -406,7 +515,12 @@ class LeadFile:
                                     yield RowBatch(numbers, rows, problems)
                                     numbers, rows, problems = [], [], []
                                 continue
-                        problem = self._problem(cells)
+                        if gate.too_long:  # not read: its cells are not kept
+                            cells = []
+                            problem: str | None = _too_long(gate.too_long, gate.limit)
+                            gate.too_long = 0
+                        else:
+                            problem = self._problem(cells)
                         if problem is None:
                             number += 1
                             numbers.append(number)
@@ -419,7 +533,8 @@ class LeadFile:
                             yield RowBatch(numbers, rows, problems)
                             numbers, rows, problems = [], [], []
                     break
-                except csv.Error as exc:
+                except csv.Error as exc:  # the parser starts a new record at the next line
+                    gate.fresh = True
                     number += 1
                     problem = f"cannot be read as CSV: {_csv_error(exc)}"
                     problems.append(make((number, [], None, problem)))
@@ -486,6 +601,10 @@ def _detach(text: io.TextIOWrapper) -> None:
         text.detach()
 
 
+def _too_long(length: int, limit: int) -> str:
+    return f"is {length:,} characters long; a row may have at most {limit:,}"
+
+
 def _csv_error(exc: csv.Error) -> str:
     message = str(exc)
     if message.startswith("field larger than field limit"):
@@ -495,7 +614,8 @@ def _csv_error(exc: csv.Error) -> str:
 
 def _column(index: int, header: Sequence[str]) -> str:
     if index < len(header):
-        return f"column {header[index]!r}" if header[index].strip() else f"column {index + 1}"
+        name = header[index]
+        return f"column {clip(name)!r}" if name.strip() else f"column {index + 1}"
     return f"column {index + 1} (past the header)"
 
 
@@ -505,7 +625,7 @@ def _undecodable(cells: Sequence[str], header: Sequence[str]) -> str:
     for i, cell in enumerate(cells):
         runs = _SURROGATES.findall(cell)
         if runs:
-            shown = ", ".join(_raw_bytes(run) for run in runs[:3])
+            shown = clip(", ".join(_raw_bytes(run[:40]) for run in runs[:3]))
             more = ", ..." if len(runs) > 3 else ""
             found.append(f"{_column(i, header)} ({shown}{more})")
     return " and ".join(found)
