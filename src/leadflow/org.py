@@ -25,6 +25,7 @@ from leadflow.limits import (
 from leadflow.model import MatchScope, Team, User
 from leadflow.routing.config import DEFAULT_CAP, LeadSource, RoutingPolicy, Unroutable
 from leadflow.routing.directory import Directory
+from leadflow.stages.durations import format_duration
 from leadflow.templates import EXAMPLE_LEAD_ID, LinkTemplateError, render_link
 
 __all__ = ["OrgConfig", "OrgSettings", "config_changes"]
@@ -124,7 +125,7 @@ def _policy_problems(policy: RoutingPolicy) -> list[str]:
     ]
     expiry = offer_expiry_problem(policy.offer_expires_after)
     if expiry is not None:
-        found.append(f"offer_expires_after {policy.offer_expires_after} {expiry}")
+        found.append(f"offer_expires_after {format_duration(policy.offer_expires_after)} {expiry}")
     for member in policy.members:
         who = f"member {number_text(member.user_id)}: "
         found += [

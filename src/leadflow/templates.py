@@ -2,7 +2,8 @@
 
 A link template is text with placeholders in braces. The only placeholder
 is ``{lead_id}``, replaced by the lead's id (``str(lead_id)``: the UUID with
-dashes); ``{{`` and ``}}`` write a literal brace. Anything else in braces is
+dashes); a template holds it at least once, so that the link names the
+lead. ``{{`` and ``}}`` write a literal brace. Anything else in braces is
 refused, naming it: a format spec (``{lead_id:.8}``), a conversion
 (``{lead_id!r}``), attribute or index access (``{lead_id.hex}``,
 ``{lead_id[0]}``), a positional ``{}`` or ``{0}``, an unknown name, a lone
@@ -66,9 +67,9 @@ def _refusal(field: str, conversion: str | None, spec: str) -> str | None:
     if field not in LINK_PLACEHOLDERS:
         return f"unknown placeholder {shown}: {_ALLOWED}"
     if conversion is not None:
-        return f"the conversion '!{_clip(conversion)}' in {shown} is not allowed: {_ALLOWED}"
+        return f"the conversion in {shown} is not allowed: {_ALLOWED}"
     if spec:
-        return f"the format spec {_clip(':' + spec)!r} in {shown} is not allowed: {_ALLOWED}"
+        return f"the format spec in {shown} is not allowed: {_ALLOWED}"
     return None
 
 
@@ -78,9 +79,10 @@ def render_link(template: str, *, lead_id: UUID) -> str:
     Parsed with :meth:`string.Formatter.parse`; a template holding anything
     but the documented placeholders and literal braces raises
     :class:`LinkTemplateError` naming the first offending part (quoted to
-    at most 200 characters).
+    at most 200 characters), and so does one without ``{lead_id}``.
     """
     parts: list[str] = []
+    placed = False
     try:
         for literal, field, spec, conversion in string.Formatter().parse(template):
             parts.append(literal)
@@ -90,8 +92,11 @@ def render_link(template: str, *, lead_id: UUID) -> str:
             if refusal is not None:
                 raise LinkTemplateError(refusal)
             parts.append(str(lead_id))
+            placed = True
     except ValueError as exc:  # a lone or unclosed brace
         raise LinkTemplateError(
             f"a brace is not closed or not doubled ({exc}): {_ALLOWED}"
         ) from None
+    if not placed:
+        raise LinkTemplateError("the link has no {lead_id}: a link template names the lead with it")
     return "".join(parts)
