@@ -49,7 +49,7 @@ from leadflow.routing import LeadSource
 from leadflow.routing.directory import Directory
 from leadflow.routing.engine import Outcome, Router, RoutingResult, RoutingState
 from leadflow.stages.presets import PRESETS
-from leadflow.storage.sqlite import SQLiteStore
+from leadflow.storage.sqlite import SQLiteStore, Synchronous
 from leadflow.validate import LeadDraft, RowValidator
 
 __all__ = [
@@ -85,16 +85,23 @@ class RouteSummary:
 
 
 def open_desk(
-    db: str | os.PathLike[str], *, now: datetime | None = None, **options: object
+    db: str | os.PathLike[str],
+    *,
+    now: datetime | None = None,
+    synchronous: Synchronous | str | None = None,
+    **options: object,
 ) -> LeadDesk:
     """A desk on the SQLite store ``db``, which must exist and hold a configuration.
 
     ``now`` fixes the desk's clock (the CLI's ``--now``); ``None``: the system clock.
+    ``synchronous`` (``"normal"`` or ``"full"``) overrides, for this desk's
+    connections only, the durability setting saved in the store; ``None``
+    uses the saved one (see :class:`~leadflow.storage.sqlite.Synchronous`).
     """
     path = Path(db)
     if not path.exists():
         raise NotFound(f"no leadflow store at {path}: run `leadflow init --config org.toml` first")
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, synchronous=synchronous)
     clock = (lambda: now) if now is not None else system_clock
     try:
         return LeadDesk(store, clock=clock, **options)  # type: ignore[arg-type]
@@ -118,6 +125,7 @@ def init_store(
     *,
     actor: int | Actor | None = SYSTEM,
     at: datetime | None = None,
+    synchronous: Synchronous | str | None = None,
 ) -> StoreSetup:
     """Create the store ``db`` from ``org``, or apply ``org`` to the store it configures.
 
@@ -130,6 +138,12 @@ def init_store(
     change is kept in the store's configuration history. A playbook named
     by path is stored as an absolute path, so the store works from any
     directory.
+
+    ``synchronous`` (``"normal"`` or ``"full"``), when given, is saved as the
+    store's durability setting once the configuration is applied (a change
+    is one line of ``changes``); ``None`` leaves the saved setting as it is
+    (``normal`` for a new store). A bad value is a ConfigError, before
+    anything is created.
     """
     path = Path(db)
     created = not path.exists()
@@ -139,11 +153,15 @@ def init_store(
         base = org.path.parent if org.path is not None else Path.cwd()
         absolute = str((base / playbook).resolve())
         config = attrs.evolve(config, settings=attrs.evolve(config.settings, playbook=absolute))
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, synchronous=synchronous)
     try:
         changes = LeadDesk.configure(
             store, config, actor=actor, at=at or system_clock(), playbook=org.playbook
         )
+        if synchronous is not None:
+            before = store.set_synchronous(synchronous)
+            if before is not store.synchronous and not created:
+                changes = [*changes, f"synchronous: {before} -> {store.synchronous}"]
     finally:
         store.close()
     return StoreSetup(created=created, changes=tuple(changes))

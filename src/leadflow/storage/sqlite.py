@@ -6,12 +6,21 @@ that a lead reads back equal to the lead written, while the lookups a
 command makes (by id, external id, contact key, assignee, due time) run on
 an index.
 
-* **File and connections.** The file is opened in WAL mode
-  (``journal_mode=WAL``, ``synchronous=NORMAL``, ``foreign_keys=ON``): readers
-  never wait for the writer, and a commit costs no fsync of the database.
-  Each connection keeps a page cache of ``cache_mb`` MiB (16 unless told)
-  and checkpoints the WAL every 10,000 pages. Each thread gets its own
-  connection, opened on first use.
+* **File and connections.** A new file is created with mode ``0600``
+  (owner read and write only, whatever the umask), and SQLite gives its
+  ``-wal`` and ``-shm`` files the same mode; an existing file keeps the mode
+  its owner gave it. The file is opened in WAL mode (``journal_mode=WAL``,
+  ``foreign_keys=ON``): readers never wait for the writer. Each connection
+  keeps a page cache of ``cache_mb`` MiB (16 unless told) and checkpoints
+  the WAL every 10,000 pages. Each thread gets its own connection, opened
+  on first use.
+* **Durability** is the store's :class:`Synchronous` setting, saved in the
+  file (table ``settings``) so that every process opening it uses it:
+  ``normal`` (the default, ``PRAGMA synchronous=NORMAL``: a commit costs no
+  fsync; a power loss or an operating system crash may lose the last
+  commits, a process crash loses nothing, and the file is never corrupted)
+  or ``full`` (``synchronous=FULL``: each commit waits for the WAL to reach
+  the disk).
 * **Transactions.** Every unit of work starts with ``BEGIN IMMEDIATE``, which
   takes the write lock at once: the units of work of all threads and
   processes on one file run one after another, so a read-modify-write is
@@ -26,7 +35,8 @@ an index.
   ``contacts`` (indexed on email and phone); ``leads`` (indexed on assignee
   and stage, stage, ``next_change_at``, contact, and unique on (source,
   external id)); ``activity`` (append-only, indexed on lead and time);
-  ``exceptions``; ``cursors``; ``outbox`` (indexed on status and time).
+  ``exceptions``; ``cursors``; ``outbox`` (indexed on status and time);
+  ``settings`` (the store's own settings, by name).
 * **Numbers for references.** Contacts and leads carry a ``seq`` that grows
   with each insert; a lead refers to its contact, and an event to its lead,
   by that number (``contact_seq``, ``lead_seq``) as well as by id. Ids made at
@@ -42,6 +52,7 @@ an index.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import sqlite3
@@ -82,7 +93,27 @@ from leadflow.storage.protocol import LeadGrouping, OutboxMessage, OutboxStatus,
 if TYPE_CHECKING:
     from leadflow.storage.protocol import Store, UnitOfWork
 
-__all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteUnitOfWork"]
+__all__ = ["FILE_MODE", "SCHEMA_VERSION", "SQLiteStore", "SQLiteUnitOfWork", "Synchronous"]
+
+
+class Synchronous(enum.StrEnum):
+    """How long a commit waits for the disk: SQLite's ``PRAGMA synchronous`` in WAL mode.
+
+    ``NORMAL`` (the default): a commit is written to the WAL without an
+    fsync; a power loss or an operating system crash may lose the last
+    commits (never corrupting the file), a crash of the process loses
+    nothing. ``FULL``: each commit also waits for the WAL to reach the disk,
+    so a commit that returned survives a power loss; each commit costs an
+    fsync.
+    """
+
+    NORMAL = "normal"
+    FULL = "full"
+
+
+#: The mode of a database file the store creates, and so of its ``-wal`` and ``-shm``
+#: files: the file holds names, emails and phones, for its owner alone.
+FILE_MODE = 0o600
 
 
 # --------------------------------------------------------------------------- schema
@@ -186,6 +217,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX activity_lead_seq ON activity (lead_seq)",
         "CREATE INDEX activity_lead ON activity (lead_id) WHERE lead_seq IS NULL",
     ),
+    # 2 -> 3: the store's own settings (``synchronous``), so that every process opening
+    # the file uses them.
+    ("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",),
 )
 
 #: The schema version this code reads and writes.
@@ -290,6 +324,51 @@ def _ended(*_: object) -> NoReturn:
 def _is_locked(exc: sqlite3.Error) -> bool:
     text = str(exc)
     return "database is locked" in text or "database table is locked" in text
+
+
+def _synchronous(value: object, where: str = "synchronous") -> Synchronous:
+    """``value`` as a :class:`Synchronous` (``"normal"`` or ``"full"``, any case).
+
+    Anything else is a :class:`~leadflow.errors.ConfigError` naming ``where``
+    and the value (at most 200 characters of it).
+    """
+    if isinstance(value, str):
+        try:
+            return Synchronous(value.lower())
+        except ValueError:
+            pass
+    shown = repr(value)
+    if len(shown) > 200:
+        shown = shown[:200] + f"... ({len(shown):,} characters)"
+    allowed = ", ".join(repr(str(s)) for s in Synchronous)
+    raise ConfigError(f"{where} = {shown}: must be one of {allowed}")
+
+
+def _create_file(path: str) -> None:
+    """Create the database file ``path``, empty, with mode :data:`FILE_MODE`, if it is missing.
+
+    The mode is set again after creating the file, so the umask cannot widen
+    or narrow it. An existing file (or anything else at ``path``) is left as
+    it is: opening it says what is wrong with it, if anything.
+    """
+    if path in ("", ":memory:"):  # SQLite's private temporary databases: no file
+        return
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, FILE_MODE)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        if os.path.lexists(path):
+            return
+        raise ConfigError(
+            f"cannot open the leadflow database {path!r}: {exc.strerror or exc}"
+        ) from None
+    try:
+        if os.name == "posix":
+            os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- unit of work
@@ -863,14 +942,23 @@ class SQLiteUnitOfWork:
 class SQLiteStore:
     """A :class:`~leadflow.storage.Store` in one SQLite file (see the module documentation).
 
-    ``path`` is the database file, created if missing; opening it applies
-    any pending schema migrations. ``busy_timeout`` is how many seconds a unit
-    of work waits for another thread or process to finish writing before it
-    fails with :class:`~leadflow.errors.Conflict`. ``cache_mb`` is the page
-    cache of each connection, in MiB.
+    ``path`` is the database file, created if missing with mode ``0600``
+    (:data:`FILE_MODE`, whatever the umask; its ``-wal`` and ``-shm`` files
+    get the same mode from SQLite); an existing file keeps its mode. Opening
+    it applies any pending schema migrations. ``busy_timeout`` is how many
+    seconds a unit of work waits for another thread or process to finish
+    writing before it fails with :class:`~leadflow.errors.Conflict`.
+    ``cache_mb`` is the page cache of each connection, in MiB.
+
+    ``synchronous`` (``"normal"`` or ``"full"``, see :class:`Synchronous`):
+    ``None`` uses the setting saved in the file (``normal`` when none was
+    saved). A value given is used by this store's connections; it is also
+    saved in the file when this call created the store, and only then --
+    :meth:`set_synchronous` changes the saved setting of an existing store.
 
     Raises :class:`~leadflow.errors.ConfigError` if the file cannot be opened,
-    is not a database, or was written by a newer leadflow.
+    is not a database, or was written by a newer leadflow, or if
+    ``synchronous`` or ``cache_mb`` is not a valid value.
 
     Thread-safe: each thread uses its own connection. A unit of work may not
     be opened inside another on the same thread (ConfigError). After
@@ -883,21 +971,54 @@ class SQLiteStore:
         *,
         busy_timeout: float = 30.0,
         cache_mb: int = DEFAULT_CACHE_MB,
+        synchronous: Synchronous | str | None = None,
     ) -> None:
         if not isinstance(cache_mb, int) or cache_mb < 1:
             raise ConfigError(f"cache_mb = {cache_mb!r}: must be a whole number of MiB, 1 or more")
+        given = None if synchronous is None else _synchronous(synchronous)
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
         self.cache_mb = cache_mb
+        self._synchronous = given or Synchronous.NORMAL
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._closed = False
         try:
-            self._migrate(self._connection())
+            _create_file(self.path)
+            connection = self._connection()
+            created = self._migrate(connection)
+            if given is None:
+                self._synchronous = self._saved_synchronous(connection)
+            elif created:
+                self._save_setting(connection, "synchronous", str(given))
+            self._connection()  # this thread's connection takes the saved setting
         except BaseException:
             self.close()
             raise
+
+    @property
+    def synchronous(self) -> Synchronous:
+        """The durability setting this store's connections use (see :class:`Synchronous`)."""
+        return self._synchronous
+
+    def set_synchronous(self, synchronous: Synchronous | str) -> Synchronous:
+        """Save ``synchronous`` in the file and use it; returns the setting saved before.
+
+        Every process that opens the store afterwards without its own
+        ``synchronous`` uses it; this store's connections switch at their
+        next unit of work (this thread's at once). Stores already open in
+        other processes keep theirs until reopened. A bad value is a
+        :class:`~leadflow.errors.ConfigError`; a database that stays locked,
+        a :class:`~leadflow.errors.Conflict`. Not inside a unit of work.
+        """
+        setting = _synchronous(synchronous)
+        connection = self._connection()
+        before = self._saved_synchronous(connection)
+        self._save_setting(connection, "synchronous", str(setting))
+        self._synchronous = setting
+        self._connection()
+        return before
 
     # ------------------------------------------------------------------ connections
 
@@ -905,11 +1026,25 @@ class SQLiteStore:
         """This thread's connection, opened on first use."""
         if self._closed:
             raise ConfigError("store is closed")
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        local = self._local
+        connection: sqlite3.Connection | None = getattr(local, "connection", None)
         if connection is None:
             connection = self._open()
-            self._local.connection = connection
+            local.connection = connection
+            local.synchronous = self._synchronous
+        elif local.synchronous is not self._synchronous and not connection.in_transaction:
+            # The setting changed since this connection was opened (set_synchronous).
+            self._pragma(connection, f"PRAGMA synchronous = {self._synchronous.name}")
+            local.synchronous = self._synchronous
         return connection
+
+    def _pragma(self, connection: sqlite3.Connection, pragma: str) -> None:
+        try:
+            connection.execute(pragma)
+        except sqlite3.Error as exc:
+            if _is_locked(exc):
+                raise self._locked() from exc
+            raise ConfigError(f"cannot open the leadflow database {self.path!r}: {exc}") from exc
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -924,7 +1059,7 @@ class SQLiteStore:
             raise ConfigError(f"cannot open the leadflow database {self.path!r}: {exc}") from exc
         try:
             connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute(f"PRAGMA synchronous = {self._synchronous.name}")
             for pragma in _TUNING:
                 connection.execute(pragma)
             connection.execute(f"PRAGMA cache_size = {-1024 * int(self.cache_mb)}")
@@ -959,8 +1094,12 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ schema
 
-    def _migrate(self, connection: sqlite3.Connection) -> None:
-        """Bring the file to :data:`SCHEMA_VERSION`, one migration per transaction."""
+    def _migrate(self, connection: sqlite3.Connection) -> bool:
+        """Bring the file to :data:`SCHEMA_VERSION`, one migration per transaction.
+
+        Returns whether this call made the schema from nothing (a new store).
+        """
+        created = False
         try:
             version = self._user_version(connection)
             while version < SCHEMA_VERSION:
@@ -971,6 +1110,7 @@ class SQLiteStore:
                     if version < SCHEMA_VERSION:
                         for statement in _MIGRATIONS[version]:
                             connection.execute(statement)
+                        created = created or version == 0
                         version += 1
                         connection.execute(f"PRAGMA user_version = {version}")
                     connection.execute("COMMIT")
@@ -984,6 +1124,47 @@ class SQLiteStore:
             raise ConfigError(f"cannot prepare the leadflow database {self.path!r}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"cannot prepare the leadflow database {self.path!r}: {exc}") from exc
+        return created
+
+    # ------------------------------------------------------------------ settings
+
+    def _saved_synchronous(self, connection: sqlite3.Connection) -> Synchronous:
+        """The ``synchronous`` setting saved in the file; ``normal`` when none was saved."""
+        try:
+            row = connection.execute(
+                "SELECT value FROM settings WHERE name = 'synchronous'"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            if _is_locked(exc):
+                raise self._locked() from exc
+            raise ConfigError(f"cannot read the leadflow database {self.path!r}: {exc}") from exc
+        if row is None:
+            return Synchronous.NORMAL
+        return _synchronous(row[0], f"the setting synchronous saved in {self.path!r}")
+
+    def _save_setting(self, connection: sqlite3.Connection, name: str, value: str) -> None:
+        """Save the store setting ``name`` in its own transaction."""
+        if connection.in_transaction:
+            raise ConfigError(
+                "a unit of work is open in this thread: finish it before changing a setting"
+            )
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    "INSERT INTO settings (name, value) VALUES (?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (name, value),
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            if _is_locked(exc):
+                raise self._locked() from exc
+            raise ConfigError(f"cannot write the leadflow database {self.path!r}: {exc}") from exc
 
     def _user_version(self, connection: sqlite3.Connection) -> int:
         version: int = connection.execute("PRAGMA user_version").fetchone()[0]
