@@ -809,9 +809,12 @@ def test_problems_in_the_playbook_file_are_reported_with_the_configs(tmp_path: P
     text = text.replace('role = "admin"', 'role = "root"').replace('"America/Chicago"', '"CST"')
     path.write_text(text, encoding="utf-8")
     found = check_org_config(path)
-    # The playbook's problems come after [organization]'s, each naming its own file.
+    # The playbook's problems come after [organization]'s: on organization.playbook, each
+    # naming the playbook file.
     assert found[0].startswith(f"{path}: organization.timezone: 'CST' is not an IANA time zone")
-    assert found[1].startswith(f"{tmp_path / 'ours.toml'}: unknown key 'colour'")
+    assert found[1].startswith(
+        f"{path}: organization.playbook: {tmp_path / 'ours.toml'}: unknown key 'colour'"
+    )
     assert found[2] == f"{path}: users[0].role: 'root' is not one of admin, member"
     assert len(found) == 3
 

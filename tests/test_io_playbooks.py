@@ -889,8 +889,11 @@ def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_a_directory_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot be read"):
+    with pytest.raises(ConfigError) as excinfo:
         load_playbook(tmp_path)
+    assert problems_of(excinfo) == [
+        f"{tmp_path}: is a directory, not a regular file: a playbook is a TOML file"
+    ]
 
 
 def test_loaded_playbooks_are_playbooks() -> None:

@@ -422,14 +422,32 @@ class _Loader:
         return False
 
     def _playbook(self, data: Mapping[str, Any]) -> Playbook | None:
+        """The playbook ``organization.playbook`` names: a preset, or a file.
+
+        A path is taken relative to :attr:`base_dir` (an absolute one as it
+        is) and read by :func:`~leadflow.io.playbooks.load_playbook`, with
+        its checks (a regular file of at most 1 MiB, readable UTF-8 TOML,
+        problems that never quote its text). Every failure is a problem of
+        ``organization.playbook``, naming the path.
+        """
         raw = data.get("organization")
         written = raw.get("playbook", OrgSettings().playbook) if isinstance(raw, Mapping) else None
         if not isinstance(written, str):
             return None  # already reported
         if written in PRESETS:
             return preset(written)
+        if len(written) > _LONGEST_PLAYBOOK_PATH:
+            self.problems.append(
+                (
+                    "organization.playbook",
+                    f"a text of {len(written):,} characters is neither a preset "
+                    f"({', '.join(PRESETS)}) nor the path of a playbook file "
+                    f"(at most {_LONGEST_PLAYBOOK_PATH:,} characters)",
+                )
+            )
+            return None
         path = self.base_dir / written
-        if not path.is_file():
+        if _no_file_at(path):
             self.problems.append(
                 (
                     "organization.playbook",
@@ -440,9 +458,27 @@ class _Loader:
             return None
         try:
             return load_playbook(path)
-        except ConfigError as exc:  # the playbook's problems name its own file
-            self.playbook_problems += exc.problems
+        except ConfigError as exc:  # each problem names the playbook file and where in it
+            self.playbook_problems += [
+                f"{self.origin}: organization.playbook: {problem}" for problem in exc.problems
+            ]
             return None
+
+
+#: The longest ``organization.playbook`` read as a path (longer is no path a system takes).
+_LONGEST_PLAYBOOK_PATH = 1024
+
+
+def _no_file_at(path: Path) -> bool:
+    """Whether nothing is at ``path``; a path that cannot be looked at is not "nothing"
+    (reading it says why: no permission, a NUL character in the name)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
 
 
 def _same(value: T) -> T:

@@ -14,6 +14,12 @@ table and the key::
     my.toml: aging[0].type: 'sometimes' is not one of follow_up_passed, schedule_cleared, ...
     my.toml: playbook 'my_pipeline': disposition 'x': moves to stage 'y', which does not exist
 
+A playbook read from a path (:func:`load_playbook`, and the files an
+``extends`` names) must be an existing regular file of at most
+:data:`MAX_PLAYBOOK_BYTES`, readable, UTF-8 TOML; its problems never quote
+its text: a TOML syntax error gives the line, the column and what is
+wrong, and a value longer than 40 characters is described by its length.
+
 Structuring is done by a private :mod:`cattrs` converter built once by
 :func:`_make_converter`; callers never register hooks on it.
 """
@@ -24,6 +30,7 @@ import enum
 import functools
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
@@ -73,7 +80,16 @@ from leadflow.stages.playbook import (
 )
 from leadflow.stages.presets import PRESETS, preset
 
-__all__ = ["load_playbook", "playbook_from_dict", "playbook_from_toml", "playbook_to_dict"]
+__all__ = [
+    "MAX_PLAYBOOK_BYTES",
+    "load_playbook",
+    "playbook_from_dict",
+    "playbook_from_toml",
+    "playbook_to_dict",
+]
+
+#: The largest playbook file read, in bytes (1 MiB); a playbook is a few kilobytes.
+MAX_PLAYBOOK_BYTES = 1024 * 1024
 
 #: The ``type`` tag of each guard in a file.
 _GUARD_TYPES: Mapping[str, type[Any]] = {
@@ -95,6 +111,24 @@ _TAGS: Mapping[type[Any], str] = {
     cls: tag for types in (_GUARD_TYPES, _AGING_TYPES) for tag, cls in types.items()
 }
 _TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+#: tomllib's messages that quote the text, and what a file's problem says instead.
+_TOML_QUOTING = (
+    (re.compile(r"Cannot declare .* twice", re.DOTALL), "Cannot declare a table twice"),
+    (
+        re.compile(r"Cannot mutate immutable namespace .*", re.DOTALL),
+        "Cannot add to an inline table or an array already written",
+    ),
+    (re.compile(r"Cannot redefine namespace .*", re.DOTALL), "Cannot define a table again"),
+    (re.compile(r"Duplicate inline table key .*", re.DOTALL), "Duplicate key in an inline table"),
+    (re.compile(r"Found invalid character .*", re.DOTALL), "Found an invalid character"),
+    (re.compile(r"Illegal character .*", re.DOTALL), "Found an illegal character"),
+)
+#: The longest value, key or number (in characters) a playbook file's problem quotes.
+_QUOTE_LIMIT = 40
+#: A value quoted as Python quotes it (``'x'``, ``"it's"``), not an apostrophe in a word.
+_QUOTED = re.compile(r"""(?<![\w'"])(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")(?![\w'"])""")
+#: A key (in a problem's path), a number or a word longer than that, unquoted.
+_LONG_WORD = re.compile(rf"[\w-]{{{_QUOTE_LIMIT + 1},}}")
 
 
 @attrs.frozen(kw_only=True)
@@ -123,14 +157,17 @@ def load_playbook(source: str | os.PathLike[str]) -> Playbook:
     """The playbook ``source`` names: a preset's name, or the path of a TOML file.
 
     A name in :data:`~leadflow.stages.presets.PRESETS` (``"investor"``) gives
-    that preset; anything else is read as a playbook TOML file. A missing or
-    unreadable file, invalid TOML and every problem in the playbook raise one
-    :class:`~leadflow.errors.ConfigError` naming the file.
+    that preset; anything else is read as a playbook TOML file, which must be
+    a regular file (not a directory, device or pipe) of at most
+    :data:`MAX_PLAYBOOK_BYTES`, readable, and UTF-8 TOML. A missing file, any
+    of those failures and every problem in the playbook raise one
+    :class:`~leadflow.errors.ConfigError` naming the file; its problems
+    never quote the file's text (see the module documentation).
     """
     if isinstance(source, str) and source in PRESETS:
         return preset(source)
     path = Path(source)
-    if not path.exists():
+    if _missing(path):
         raise ConfigError(f"{path}: no such file, and not a preset (presets: {', '.join(PRESETS)})")
     return _load_file(path, chain=())
 
@@ -185,37 +222,155 @@ def playbook_to_dict(playbook: Playbook) -> dict[str, Any]:
 
 
 def _load_file(path: Path, *, chain: tuple[Path, ...]) -> Playbook:
+    """The playbook in the file at ``path``; its problems never quote the file's text."""
     origin = str(path)
+    text = _read_file(path, origin)
     try:
         resolved = path.resolve()
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{origin}: no such file") from None
+    except (OSError, RuntimeError) as exc:  # a symbolic link loop (RuntimeError before 3.13)
+        raise ConfigError(f"{origin}: cannot be read ({_reason(exc)})") from None
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise ConfigError(f"{origin}: 'extends' goes round in a circle ({cycle})")
+    data = _parse(text, origin, quiet=True)
+    try:
+        return _from_dict(data, origin=origin, chain=(*chain, resolved))
+    except ConfigError as exc:
+        # The lines about this file; those of a file it extends were quietened there.
+        head = f"{origin}: "
+        raise ConfigError(
+            head + _quiet(line[len(head) :]) if line.startswith(head) else line
+            for line in exc.problems
+        ) from None
+
+
+def _missing(path: Path) -> bool:
+    """Whether nothing is at ``path`` (a path that cannot be looked at is not missing)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except (OSError, ValueError):  # reading it says why (no permission, a NUL in the name)
+        return False
+    return False
+
+
+def _read_file(path: Path, origin: str) -> str:
+    """The text of the playbook file at ``path``: a readable regular UTF-8 file, 1 MiB at most.
+
+    The path is looked at before it is opened, so a pipe or a device is
+    never opened (opening a pipe would wait for a writer); the file opened
+    is looked at again, and at most :data:`MAX_PLAYBOOK_BYTES` + 1 bytes are
+    read, so a file that grew in between is still refused.
+    """
+    try:
+        _check_kind(os.stat(path), origin)
+        flags = os.O_RDONLY
+        for extra in ("O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC", "O_BINARY"):
+            flags |= getattr(os, extra, 0)
+        fd = os.open(path, flags)
+        try:
+            _check_kind(os.fstat(fd), origin)
+            chunks: list[bytes] = []
+            left = MAX_PLAYBOOK_BYTES + 1
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 16))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+    except ValueError:  # a NUL character in the path
+        raise ConfigError(f"{origin}: cannot be read (the path holds a NUL character)") from None
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError | NotADirectoryError):
+            raise ConfigError(f"{origin}: no such file") from None
+        raise ConfigError(f"{origin}: cannot be read ({_reason(exc)})") from None
+    if left <= 0:
+        raise ConfigError(
+            f"{origin}: is larger than a playbook file may be ({MAX_PLAYBOOK_BYTES:,} bytes, 1 MiB)"
+        )
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{origin}: is not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
-    except OSError as exc:
-        raise ConfigError(f"{origin}: cannot be read ({exc.strerror or exc})") from None
-    if resolved in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, resolved))
-        raise ConfigError(f"{origin}: 'extends' goes round in a circle ({cycle})")
-    return _from_toml(text, origin=origin, chain=(*chain, resolved))
+
+
+def _check_kind(info: os.stat_result, origin: str) -> None:
+    """Refuse anything but a regular file of at most :data:`MAX_PLAYBOOK_BYTES`."""
+    mode = info.st_mode
+    if stat.S_ISREG(mode):
+        if info.st_size > MAX_PLAYBOOK_BYTES:
+            raise ConfigError(
+                f"{origin}: is {info.st_size:,} bytes, larger than a playbook file may be "
+                f"({MAX_PLAYBOOK_BYTES:,} bytes, 1 MiB)"
+            )
+        return
+    if stat.S_ISDIR(mode):
+        kind = "a directory"
+    elif stat.S_ISCHR(mode):
+        kind = "a character device"
+    elif stat.S_ISBLK(mode):
+        kind = "a block device"
+    elif stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "a special file"
+    raise ConfigError(f"{origin}: is {kind}, not a regular file: a playbook is a TOML file")
+
+
+def _reason(exc: BaseException) -> str:
+    """Why ``exc`` happened, without the file name it may carry."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def _quiet(text: str) -> str:
+    """``text`` with each quoted value longer than 40 characters, and each unquoted key,
+    number or word longer than that, replaced by its length: a playbook file's problem
+    never quotes much of the file."""
+
+    def value(match: re.Match[str]) -> str:
+        size = len(match[0]) - 2
+        return match[0] if size <= _QUOTE_LIMIT else f"[{size:,} characters, not shown]"
+
+    text = _QUOTED.sub(value, text)
+    return _LONG_WORD.sub(lambda match: f"[{len(match[0]):,} characters, not shown]", text)
+
+
+def _parse(text: str, origin: str, *, quiet: bool = False) -> dict[str, Any]:
+    """The TOML ``text``; a syntax error is a ConfigError giving the line and the column.
+
+    ``quiet``: the error says what is wrong without quoting any of the text.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+    where = _TOML_POSITION.match(message)
+    if where is None:
+        raise ConfigError(f"{origin}: invalid TOML: {_quiet(message) if quiet else message}")
+    what = where["message"]
+    if quiet:
+        for pattern, plain in _TOML_QUOTING:
+            if pattern.fullmatch(what):
+                what = plain
+                break
+        what = _quiet(what)
+    raise ConfigError(
+        f"{origin}: line {where['line']}, column {where['column']}: invalid TOML: {what}"
+    )
 
 
 def _from_toml(text: str, *, origin: str, chain: tuple[Path, ...]) -> Playbook:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        where = _TOML_POSITION.match(message)
-        if where is None:
-            raise ConfigError(f"{origin}: invalid TOML: {message}") from None
-        raise ConfigError(
-            f"{origin}: line {where['line']}, column {where['column']}: "
-            f"invalid TOML: {where['message']}"
-        ) from None
-    return _from_dict(data, origin=origin, chain=chain)
+    return _from_dict(_parse(text, origin), origin=origin, chain=chain)
 
 
 def _from_dict(data: Mapping[str, Any], *, origin: str, chain: tuple[Path, ...]) -> Playbook:
@@ -253,10 +408,12 @@ def _base(extends: str, *, origin: str, chain: tuple[Path, ...]) -> Playbook:
     if extends in PRESETS:
         return preset(extends)
     path = Path(origin).parent / extends
-    if not path.is_file():
+    if _missing(path):
+        # The path is not shown when it holds a long value (which a file's problems hide).
+        where = f" (no file at {path})" if len(extends) <= _QUOTE_LIMIT else ""
         raise ConfigError(
             f"{origin}: extends: {extends!r} is neither a preset ({', '.join(PRESETS)}) "
-            f"nor a playbook file (no file at {path})"
+            f"nor a playbook file{where}"
         )
     return _load_file(path, chain=chain)
 
