@@ -303,6 +303,7 @@ def audit(db: Path, expected: set[str] | None = None) -> dict[str, Lead]:
                 assert created.contact_id == lead.contact_id
                 assert isinstance(assigned, LeadAssigned)
                 assert assigned.assignee_id == lead.assignee_id
+            assert uow.lead_counts("assignee_id") == dict(per_user)
             assert_fair(per_user)
     finally:
         store.close()
