@@ -7,8 +7,8 @@ integer); a cap, a weight or a count has an upper bound far above any real
 use, so that a typo (an extra row of zeros) is refused when the file is
 checked instead of surfacing later in routing or storage.
 
-Pure: attrs and the standard library only, cheap to import (the command
-line builds its option types from it).
+Pure (attrs, :mod:`leadflow.errors` and the standard library) and cheap to
+import: the command line builds its option types from it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import attrs
+
+from leadflow.errors import MAX_QUOTED
 
 __all__ = [
     "OFFER_EXPIRY_MAX",
@@ -30,10 +32,8 @@ __all__ = [
     "offer_expiry_problem",
 ]
 
-#: Digits of a number quoted whole in a message; a longer one is described instead.
-_MAX_DIGITS = 200
-#: 2**664 < 10**200: a number of at most this many bits has at most 200 digits.
-_MAX_BITS = 664
+#: A number of at most this many bits is below 10**200: it has at most 200 digits.
+_MAX_BITS = (10**MAX_QUOTED).bit_length() - 1
 
 
 def number_text(value: int) -> str:
@@ -45,7 +45,7 @@ def number_text(value: int) -> str:
     if abs(value).bit_length() <= _MAX_BITS:
         return str(value)
     sign = "a negative" if value < 0 else "a"
-    return f"{sign} number of {_MAX_DIGITS} digits or more"
+    return f"{sign} number of {MAX_QUOTED} digits or more"
 
 
 @attrs.frozen

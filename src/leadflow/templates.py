@@ -20,7 +20,7 @@ from __future__ import annotations
 import string
 from uuid import UUID
 
-from leadflow.errors import ConfigError
+from leadflow.errors import ConfigError, clip
 
 __all__ = ["EXAMPLE_LEAD_ID", "LINK_PLACEHOLDERS", "LinkTemplateError", "render_link"]
 
@@ -28,8 +28,6 @@ __all__ = ["EXAMPLE_LEAD_ID", "LINK_PLACEHOLDERS", "LinkTemplateError", "render_
 LINK_PLACEHOLDERS: tuple[str, ...] = ("lead_id",)
 #: The id the configuration check renders a template with.
 EXAMPLE_LEAD_ID = UUID(int=0)
-#: Characters of a placeholder quoted in a message.
-_MAX_SHOWN = 200
 _ALLOWED = "a link template holds only {lead_id} (and {{ or }} for a literal brace)"
 
 
@@ -46,15 +44,11 @@ class LinkTemplateError(ConfigError):
         super().__init__(f"organization.lead_link: {reason}")
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
 def _placeholder(field: str, conversion: str | None, spec: str) -> str:
     """The placeholder as written (near enough: ``{lead_id:}`` reads back as ``{lead_id}``)."""
     shown = field + (f"!{conversion}" if conversion is not None else "")
     shown += f":{spec}" if spec else ""
-    return "{" + _clip(shown) + "}"
+    return "{" + clip(shown) + "}"
 
 
 def _refusal(field: str, conversion: str | None, spec: str) -> str | None:

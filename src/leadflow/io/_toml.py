@@ -15,13 +15,12 @@ from typing import Any, NamedTuple
 
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from leadflow.errors import ValidationError
+from leadflow.errors import ValidationError, clip
 from leadflow.limits import number_text
 from leadflow.stages.durations import parse_duration
 
 __all__ = [
     "BARE_KEY",
-    "MAX_QUOTED",
     "Invalid",
     "PlainChecks",
     "Problem",
@@ -44,19 +43,13 @@ Problem = tuple[str, str]
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-#: Characters of a written value a message quotes at most.
-MAX_QUOTED = 200
-
-
 class Invalid(ValueError):
     """A value of the wrong type or form; the message is shown as written."""
 
 
 def quote(text: str) -> str:
     """``text`` quoted as Python writes a string, cut to its first 200 characters."""
-    if len(text) > MAX_QUOTED:
-        text = text[: MAX_QUOTED - 3] + "..."
-    return repr(text)
+    return repr(clip(text))
 
 
 def show(value: object, *, dates: bool = True) -> str:
@@ -202,9 +195,6 @@ def structure_problems(
         found = own(exc, path)
         if found is not None:
             return found
-        text = str(exc)
-        if len(text) > MAX_QUOTED:
-            text = text[: MAX_QUOTED - 3] + "..."
-        return [(path, f"is invalid ({type(exc).__name__}: {text})")]
+        return [(path, f"is invalid ({type(exc).__name__}: {clip(str(exc))})")]
 
     return walk(exc, path)
