@@ -299,6 +299,13 @@ def test_toml_that_is_not_a_playbook_names_the_keys_not_long_values(tmp_path: Pa
     ]
     output = run("config", "check", config).output
     assert SECRET not in output
+    # A long value of short words, which a message would cut short, is not shown either.
+    words = " ".join([SECRET[:8]] * 100)
+    book.write_text(f'key = "k"\nname = "n"\nstages = "{words}"\n', encoding="utf-8")
+    (problem,) = refused(config, tmp_path)
+    assert problem.startswith(head + "stages: expected a list, got [")
+    assert problem.endswith(" characters, not shown]")
+    assert SECRET[:8] not in problem
 
 
 @settings(max_examples=60, deadline=None)

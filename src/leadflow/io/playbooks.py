@@ -338,8 +338,12 @@ def _quiet(text: str) -> str:
     never quotes much of the file."""
 
     def value(match: re.Match[str]) -> str:
-        size = len(match[0]) - 2
-        return match[0] if size <= _QUOTE_LIMIT else f"[{size:,} characters, not shown]"
+        inner = match[0][1:-1]
+        if len(inner) <= _QUOTE_LIMIT:
+            return match[0]
+        if inner.endswith("..."):  # already cut short for a message: longer than shown
+            return f"[over {len(inner) - 3:,} characters, not shown]"
+        return f"[{len(inner):,} characters, not shown]"
 
     text = _QUOTED.sub(value, text)
     return _LONG_WORD.sub(lambda match: f"[{len(match[0]):,} characters, not shown]", text)
