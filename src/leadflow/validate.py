@@ -51,6 +51,7 @@ import attrs
 from leadflow.errors import FieldError, ValidationError
 from leadflow.model import (
     KEY_PATTERN,
+    KEY_RULE,
     ContactDetails,
     CreditRating,
     DesiredTimeframe,
@@ -382,7 +383,7 @@ def _address(raw: str) -> str:
 def _source(raw: str) -> str:
     if not KEY_PATTERN.fullmatch(raw):
         _refuse_line_break(raw)
-        raise BadValue("is not a lead source key: keys use letters, digits and _ only")
+        raise BadValue(f"is not a lead source key: {KEY_RULE}")
     return raw
 
 
@@ -440,10 +441,18 @@ _CATEGORICAL = frozenset(
 )
 #: How many distinct texts a remembered parser keeps per column.
 _REMEMBERED = 512
+#: The longest text (in characters) a remembered parser or a table column keeps: with
+#: at most :data:`_REMEMBERED` or :data:`_KEEP` of them, a column's memory is bounded
+#: in bytes too (a cell may be 131,072 characters long; a file of long distinct cells
+#: would otherwise fill each memo with them).
+_KEPT_LENGTH = 64
 
 
 def _remembered(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """``parse``, remembering the values of the texts it accepted (they are immutable)."""
+    """``parse``, remembering the values of the texts it accepted (they are immutable).
+
+    At most :data:`_REMEMBERED` texts, each of at most :data:`_KEPT_LENGTH` characters.
+    """
     seen: dict[str, Any] = {}
     get = seen.get
     missing = object()
@@ -452,7 +461,7 @@ def _remembered(parse: Callable[[str], Any]) -> Callable[[str], Any]:
         value = get(text, missing)
         if value is missing:
             value = parse(text)  # BadValue propagates, and nothing is remembered
-            if len(seen) < _REMEMBERED:
+            if len(seen) < _REMEMBERED and len(text) <= _KEPT_LENGTH:
                 seen[text] = value
         return value
 
@@ -983,7 +992,8 @@ def to_row(draft: LeadDraft, *, stage_label: str | None = None) -> dict[str, str
 #: A cell the table path does not accept as it is: its row is validated alone.
 _BAD: Any = object()
 _MISS = object()
-#: How many distinct cells a table column remembers.
+#: How many distinct cells a table column remembers (each of at most
+#: :data:`_KEPT_LENGTH` characters): the first ones met, kept for the validator's life.
 _KEEP = 4096
 #: Fields whose cells are mostly distinct: a column of them remembers nothing.
 _UNIQUE = frozenset({"email", "cell_phone", "property_address", "external_id"})
@@ -1151,8 +1161,10 @@ class _TableColumn:
     :meth:`cell` maps a raw cell to its value in the draft with ``parse``
     (a blank cell to ``blank``), or to :data:`_BAD` when ``parse`` refuses
     it: the row is then validated alone.
-    Values of cells seen before are remembered (refusals too); the rest
-    go through ``bulk`` (all accepted at once, or ``None``) or one by one.
+    Values of cells seen before are remembered (refusals too): the first
+    ``keep`` distinct cells of at most :data:`_KEPT_LENGTH` characters, so a
+    column's memory is bounded whatever the file. The rest go through
+    ``bulk`` (all accepted at once, or ``None``) or one by one.
     """
 
     __slots__ = ("_blank", "_bulk", "_keep", "_memo", "_parse")
@@ -1209,7 +1221,10 @@ class _TableColumn:
                 bad.add(i)
         room = self._keep - len(memo)
         if room > 0:
-            memo.update(zip(missed[:room], parsed[:room], strict=True))
+            pairs = zip(missed, parsed, strict=True)
+            memo.update(
+                itertools.islice(((c, v) for c, v in pairs if len(c) <= _KEPT_LENGTH), room)
+            )
         return values
 
 
