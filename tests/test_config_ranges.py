@@ -443,3 +443,22 @@ def test_deliver_at_its_edges_is_accepted_with_nothing_to_send(store: Path) -> N
         "--db", store, "--now", NOW, "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("length", "ok"), [(1, True), (64, True), (65, False), (5000, False)])
+def test_a_system_key_is_1_to_64_characters_and_a_long_one_is_quoted_cut(
+    tmp_path: Path, length: int, ok: bool
+) -> None:
+    key = "k" * length
+    path = tmp_path / "org.toml"
+    path.write_text(text().replace('"west"', f'"{key}"'), encoding="utf-8")
+    result = run("config", "check", path)
+    if ok:
+        assert result.exit_code == 0, result.output
+        assert load_org_config(path).config.teams[0].key == key
+        return
+    assert result.exit_code == 2
+    assert "is not a system key: use letters, digits and _ only, at most 64 of them" in (
+        result.output
+    )
+    assert all(len(line) < 500 for line in result.output.splitlines())

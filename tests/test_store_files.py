@@ -327,3 +327,28 @@ def test_init_store_saves_the_setting_and_reports_a_change(tmp_path: Path) -> No
         assert pragma(desk.store) == 1
     finally:
         desk.store.close()
+
+
+def test_leadflow_init_synchronous_saves_the_setting_every_command_then_uses(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "leads.db"
+    runner = CliRunner()
+    args = ["init", "--config", str(ORG), "--db", str(db)]
+    result = runner.invoke(cli, [*args, "--synchronous", "FULL"])
+    assert result.exit_code == 0, result.output
+    assert saved(db) == [("synchronous", "full")]
+    desk = open_desk(db)
+    try:
+        assert isinstance(desk.store, SQLiteStore)
+        assert pragma(desk.store) == 2
+    finally:
+        desk.store.close()
+    result = runner.invoke(cli, [*args, "--synchronous", "normal"])
+    assert result.exit_code == 0, result.output
+    assert "synchronous: full -> normal" in result.output
+    assert saved(db) == [("synchronous", "normal")]
+    result = runner.invoke(cli, [*args, "--synchronous", "fast"])
+    assert result.exit_code == 2
+    assert "'fast' is not one of 'normal', 'full'" in result.output
+    assert saved(db) == [("synchronous", "normal")]

@@ -22,9 +22,9 @@ from collections.abc import Iterable
 
 import attrs
 
-from leadflow.errors import ConfigError
+from leadflow.errors import ConfigError, clip
 from leadflow.events import Event, LeadCreated, LeadStageChanged, LeadUpdated
-from leadflow.model import KEY_PATTERN, Lead
+from leadflow.model import KEY_PATTERN, KEY_RULE, Lead
 from leadflow.predicates import Criteria
 
 __all__ = ["MAX_DEPTH", "AssignTo", "CreateLead", "Subscription", "Trigger", "fired"]
@@ -78,7 +78,7 @@ class Subscription:
     def __attrs_post_init__(self) -> None:
         problems = []
         if not KEY_PATTERN.fullmatch(self.key):
-            problems.append(f"subscription key {self.key!r} is not a system key")
+            problems.append(f"subscription key {clip(self.key)!r} is not a system key: {KEY_RULE}")
         if self.to_stage is not None and self.trigger is not Trigger.LEAD_STAGE_CHANGED:
             problems.append(f"subscription {self.key!r}: to_stage needs the stage-changed trigger")
         action = self.action

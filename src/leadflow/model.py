@@ -35,6 +35,8 @@ __all__ = [
     "EVENT_DURATIONS",
     "EVENT_SUBJECTS",
     "KEY_PATTERN",
+    "KEY_RULE",
+    "MAX_KEY",
     "SYSTEM",
     "TASK_SUBJECTS",
     "Actor",
@@ -68,8 +70,12 @@ __all__ = [
     "with_version",
 ]
 
-#: The shape of every system key (lead sources, teams, policies, stages).
-KEY_PATTERN = re.compile(r"[A-Za-z0-9_]+")
+#: The shape of every system key (lead sources, teams, policies, stages): 1 to
+#: :data:`MAX_KEY` letters, digits and ``_``.
+MAX_KEY = 64
+KEY_PATTERN = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_KEY}}}")
+#: What a system key may be, for messages.
+KEY_RULE = f"use letters, digits and _ only, at most {MAX_KEY} of them"
 
 
 # --------------------------------------------------------------------------- enums
@@ -190,7 +196,7 @@ def _moment(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None
 def _key(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
     if not KEY_PATTERN.fullmatch(value):
         raise ValidationError(
-            [FieldError(attribute.name, value, "is not a system key: use letters, digits and _")]
+            [FieldError(attribute.name, value, f"is not a system key: {KEY_RULE}")]
         )
 
 

@@ -31,20 +31,37 @@ from leadflow.cli._common import USER_ID, Group, cli, db_option, now_option
     metavar="ID",
     help="The admin making the change (default: the system actor).",
 )
+@click.option(
+    "--synchronous",
+    type=click.Choice(["normal", "full"], case_sensitive=False),
+    default=None,
+    help=(
+        "The store's durability, saved in it for every process: full waits for the disk at"
+        " each commit and survives a power loss; normal (a new store's default) may lose"
+        " the last commits on a power loss or an OS crash, never on a crash of leadflow."
+    ),
+)
 @db_option
 @now_option
-def init(config_path: Path, user_id: int | None, db: Path, now: datetime | None) -> None:
+def init(
+    config_path: Path,
+    user_id: int | None,
+    synchronous: str | None,
+    db: Path,
+    now: datetime | None,
+) -> None:
     """Create the store from an org config, or apply the edited config to it.
 
     Re-running it keeps every lead, contact and exception and each policy's
     rotation; a change that would orphan stored data (a source removed
-    while leads came from it) is refused and nothing changes.
+    while leads came from it) is refused and nothing changes. --synchronous
+    full makes every commit wait for the disk (see docs/storage.md).
     """
     from leadflow.batch import init_store
     from leadflow.io.orgconfig import load_org_config
 
     org = load_org_config(config_path)
-    setup = init_store(db, org, actor=user_id, at=now)
+    setup = init_store(db, org, actor=user_id, at=now, synchronous=synchronous)
     config = org.config
     if setup.created:
         click.echo(

@@ -15,8 +15,8 @@ from datetime import timedelta
 
 import attrs
 
-from leadflow.errors import ConfigError
-from leadflow.model import KEY_PATTERN, CreditRating, LoanPurpose
+from leadflow.errors import ConfigError, clip
+from leadflow.model import KEY_PATTERN, KEY_RULE, CreditRating, LoanPurpose
 from leadflow.values import USPS_STATES
 
 __all__ = [
@@ -165,7 +165,7 @@ class PolicyMember:
 
 def _check_key(kind: str, key: str) -> list[str]:
     if not KEY_PATTERN.fullmatch(key):
-        return [f"{kind} key {key!r} is not a system key: use letters, digits and _ only"]
+        return [f"{kind} key {clip(key)!r} is not a system key: {KEY_RULE}"]
     return []
 
 

@@ -23,8 +23,8 @@ from typing import Any
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from leadflow.errors import ConfigError, FieldError, ValidationError
-from leadflow.model import KEY_PATTERN
+from leadflow.errors import ConfigError, FieldError, ValidationError, clip
+from leadflow.model import KEY_PATTERN, KEY_RULE
 from leadflow.stages.aging import AgingRule
 from leadflow.stages.durations import scale_interval
 from leadflow.stages.guards import Guard
@@ -314,7 +314,7 @@ def _duplicates(keys: Iterable[str]) -> list[str]:
 def _problems(book: Playbook) -> list[str]:
     problems: list[str] = []
     if not KEY_PATTERN.fullmatch(book.key):
-        problems.append(f"key {book.key!r} is not a system key (letters, digits and _)")
+        problems.append(f"key {clip(book.key)!r} is not a system key: {KEY_RULE}")
     if not book.stages:
         return [*problems, "has no stages"]
     stages: Mapping[str, Stage] = {s.key: s for s in book.stages}
@@ -335,7 +335,7 @@ def _problems(book: Playbook) -> list[str]:
     for stage in book.stages:
         where = f"stage {stage.key!r}"
         if not KEY_PATTERN.fullmatch(stage.key):
-            problems.append(f"{where}: key is not a system key (letters, digits and _)")
+            problems.append(f"{where}: key is not a system key: {KEY_RULE}")
         if not stage.label.strip():
             problems.append(f"{where}: label is blank")
         if stage.initial and stage.terminal:
@@ -364,7 +364,7 @@ def _problems(book: Playbook) -> list[str]:
     for disposition in book.dispositions:
         where = f"disposition {disposition.key!r}"
         if not KEY_PATTERN.fullmatch(disposition.key):
-            problems.append(f"{where}: key is not a system key (letters, digits and _)")
+            problems.append(f"{where}: key is not a system key: {KEY_RULE}")
         target = disposition.to_stage
         if target is not None:
             if target not in stages:
