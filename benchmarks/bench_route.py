@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_route.py [ROWS] [--keep FILE] [--seed N] [--repeat N]
                                         [--pandas-python PYTHON] [--leadflow COMMAND]
-                                        [--timeout SECONDS]
+                                        [--timeout SECONDS] [--only copy,pandas,dry,stored]
 
 Generates ROWS leads (default 1,000,000) with benchmarks/gen_leads.py -- or
 reuses ``--keep FILE`` if it exists, else generates into it and keeps it --
@@ -18,8 +18,10 @@ then times, each in a child process of its own:
    ``leadflow init`` first (not timed).
 
 All of them route over benchmarks/org_bench.toml (50 members, round robin).
+``--only`` runs some of them (``--only dry,stored`` to follow memory).
 Peak memory is the child's own ``ru_maxrss`` as ``os.wait4`` reports it for
-that child alone. A command the installed ``leadflow`` lacks is reported as
+that child alone; each run prints its own on stderr. A command the installed
+``leadflow`` lacks, or pandas where it is not installed, is reported as
 "not available"; a failing child as "failed", with the tail of its stderr.
 With ``--repeat N`` the fastest of N runs is shown, and the highest peak (the
 machine may be busy: CPU seconds are less sensitive to that than wall seconds).
@@ -61,6 +63,8 @@ with open(sys.argv[1], newline="", encoding="utf-8", errors="surrogateescape") a
 """
 #: ru_maxrss is in kilobytes on Linux, in bytes on macOS.
 MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
+#: The commands ``--only`` chooses from, in the order they run.
+COMMANDS = ("copy", "pandas", "dry", "stored")
 
 
 @dataclass
@@ -221,6 +225,22 @@ def _count(text: str) -> int:
     return int(float(text.replace("_", "").replace(",", "")))
 
 
+def _commands(text: str) -> frozenset[str]:
+    chosen = frozenset(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(chosen - set(COMMANDS))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give some of {', '.join(COMMANDS)}, separated by commas"
+        )
+    return chosen
+
+
+def lacks_pandas(interpreter: str, work: Path) -> str | None:
+    """Why ``interpreter`` cannot run the pandas script, or None if it can."""
+    check = run([interpreter, "-c", "import numpy, pandas"], work / "pandas-check.err", 60)
+    return None if check.ok else f"not available (no pandas for {interpreter})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rows", nargs="?", type=_count, default=1_000_000)
@@ -230,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-python", help="also run the pandas script with this python")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per child")
     parser.add_argument("--leadflow", help="the leadflow command (default: the installed one)")
+    parser.add_argument(
+        "--only",
+        type=_commands,
+        default=frozenset(COMMANDS),
+        help=f"the commands to run, some of {','.join(COMMANDS)} (default: all)",
+    )
     args = parser.parse_args(argv)
     python = sys.executable
 
@@ -262,57 +288,65 @@ def main(argv: list[str] | None = None) -> int:
         common = ["--config", str(CONFIG), "--source", SOURCE, "--quiet"]
         rows: list[Row] = []
 
-        copy = Row("csv copy")
-        rows.append(copy)
-        measure(
-            copy,
-            [python, "-c", COPY_SCRIPT, str(leads), str(work / "copy.csv")],
-            work,
-            args.repeat,
-            args.timeout,
-        )
-        (work / "copy.csv").unlink(missing_ok=True)
+        if "copy" in args.only:
+            copy = Row("csv copy")
+            rows.append(copy)
+            measure(
+                copy,
+                [python, "-c", COPY_SCRIPT, str(leads), str(work / "copy.csv")],
+                work,
+                args.repeat,
+                args.timeout,
+            )
+            (work / "copy.csv").unlink(missing_ok=True)
 
         pythons = [("pandas", python)]
         if args.pandas_python:
             pythons.append(
                 (f"pandas ({Path(args.pandas_python).parent.parent.name})", args.pandas_python)
             )
-        for name, interpreter in pythons:
+        for name, interpreter in pythons if "pandas" in args.only else []:
             row = Row(name, out=work / name.replace(" ", "_"))
             rows.append(row)
+            lacking_pandas = lacks_pandas(interpreter, work)
+            if lacking_pandas:
+                row.status = lacking_pandas
+                continue
             script = [interpreter, str(HERE / "pandas_route.py"), str(leads), str(row.out)]
             measure(row, script, work, args.repeat, args.timeout)
 
         dry = Row("leadflow route --dry-run", out=work / "dry")
         db_row = Row("leadflow route --db (SQLite)", out=work / "db")
-        rows += [dry, db_row]
+        rows += [r for r, name in ((dry, "dry"), (db_row, "stored")) if name in args.only]
         db = work / "bench.db"
         lacking = {c: missing_command(leadflow, c, work) for c in ("route", "init")}
-        if leadflow is None or lacking["route"]:
-            dry.status = f"not available ({lacking['route']})"
-        else:
-            command = [*leadflow, "route", str(leads), "--dry-run", *common, "--out", str(dry.out)]
-            measure(dry, command, work, args.repeat, args.timeout)
-        if leadflow is None or lacking["route"] or lacking["init"]:
-            db_row.status = f"not available ({lacking['route'] or lacking['init']})"
-        else:
-            init = [*leadflow, "init", "--config", str(CONFIG), "--db", str(db)]
+        if "dry" in args.only:
+            if leadflow is None or lacking["route"]:
+                dry.status = f"not available ({lacking['route']})"
+            else:
+                command = [*leadflow, "route", str(leads), "--dry-run", *common]
+                measure(dry, [*command, "--out", str(dry.out)], work, args.repeat, args.timeout)
+        if "stored" in args.only:
+            if leadflow is None or lacking["route"] or lacking["init"]:
+                db_row.status = f"not available ({lacking['route'] or lacking['init']})"
+            else:
+                init = [*leadflow, "init", "--config", str(CONFIG), "--db", str(db)]
 
-            def fresh_db() -> str | None:
-                for stale in work.glob("bench.db*"):
-                    stale.unlink()
-                made = run(init, work / "init.err", args.timeout)
-                if made.ok:
-                    return None
-                print(
-                    f"leadflow init failed; its stderr ends:\n{tail(made.stderr)}", file=sys.stderr
-                )
-                return f"failed (leadflow init: exit {made.code})"
+                def fresh_db() -> str | None:
+                    for stale in work.glob("bench.db*"):
+                        stale.unlink()
+                    made = run(init, work / "init.err", args.timeout)
+                    if made.ok:
+                        return None
+                    print(
+                        f"leadflow init failed; its stderr ends:\n{tail(made.stderr)}",
+                        file=sys.stderr,
+                    )
+                    return f"failed (leadflow init: exit {made.code})"
 
-            command = [*leadflow, "route", str(leads), "--db", str(db), *common]
-            command += ["--out", str(db_row.out)]
-            measure(db_row, command, work, args.repeat, args.timeout, before=fresh_db)
+                command = [*leadflow, "route", str(leads), "--db", str(db), *common]
+                command += ["--out", str(db_row.out)]
+                measure(db_row, command, work, args.repeat, args.timeout, before=fresh_db)
 
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print()
