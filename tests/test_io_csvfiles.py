@@ -455,6 +455,11 @@ def test_an_unknown_encoding_is_a_leadflow_error_naming_it() -> None:
     assert isinstance(info.value, LeadFileError)
     with pytest.raises(BadEncoding, match="'base64' is not a text encoding"):
         read(HEADER, encoding="base64")
+    with pytest.raises(BadEncoding, match="unknown encoding 'utf-8\\\\x00'"):
+        read(HEADER, encoding="utf-8\x00")
+    with pytest.raises(BadEncoding) as info:
+        read(HEADER, encoding="x" * 10_000)
+    assert len(str(info.value)) < 300
 
 
 def test_a_codec_that_fails_is_a_leadflow_error_or_a_last_problem_row() -> None:

@@ -605,7 +605,8 @@ def test_a_models_own_validation_is_located() -> None:
         data["sources"][0]["name"] = " "
 
     assert spoiled(change) == [
-        "org.toml: teams[1].key: 'west region' is not a system key: use letters, digits and _",
+        "org.toml: teams[1].key: 'west region' is not a system key: "
+        "use letters, digits and _ only, at most 64 of them",
         "org.toml: policies[0]: policy 'west_rr': member 3: state 'XX' is not a USPS code",
         "org.toml: sources[0]: source 'purchased_leads': name is blank",
     ]

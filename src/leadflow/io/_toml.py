@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from leadflow.errors import ValidationError, clip
+from leadflow.errors import ConfigError, ValidationError, clip
 from leadflow.limits import number_text
 from leadflow.stages.durations import parse_duration
 
 __all__ = [
     "BARE_KEY",
+    "MAX_KEY_PARTS",
     "Invalid",
     "PlainChecks",
     "Problem",
     "duration_hook",
     "join",
+    "parse_toml",
     "plain_checks",
     "quote",
     "show",
@@ -198,3 +201,77 @@ def structure_problems(
         return [(path, f"is invalid ({type(exc).__name__}: {clip(str(exc))})")]
 
     return walk(exc, path)
+
+
+# --------------------------------------------------------------------------- parsing
+
+_TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+#: tomllib's messages that quote the text, and what a quiet problem says instead.
+_TOML_QUOTING = (
+    (re.compile(r"Cannot declare .* twice", re.DOTALL), "Cannot declare a table twice"),
+    (
+        re.compile(r"Cannot mutate immutable namespace .*", re.DOTALL),
+        "Cannot add to an inline table or an array already written",
+    ),
+    (re.compile(r"Cannot redefine namespace .*", re.DOTALL), "Cannot define a table again"),
+    (re.compile(r"Duplicate inline table key .*", re.DOTALL), "Duplicate key in an inline table"),
+    (re.compile(r"Found invalid character .*", re.DOTALL), "Found an invalid character"),
+    (re.compile(r"Illegal character .*", re.DOTALL), "Found an illegal character"),
+)
+#: The most dotted parts a key may have (``a.b.c`` has 3). tomllib's time and memory grow
+#: with the square of a key's parts: a key of 50,000 parts would take gigabytes.
+MAX_KEY_PARTS = 64
+#: A key of more than :data:`MAX_KEY_PARTS` dotted parts (bare or quoted) where a key
+#: may start: at the start of a line, or after ``[`` (a table header), ``{`` or ``,``
+#: (an inline table). Possessive, so a long word costs one pass, not one per character.
+_LONG_DOTTED = re.compile(
+    r"(?:^|[\[{,])[ \t]*+"
+    rf"""(?:(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+){{{MAX_KEY_PARTS},}}""",
+    re.MULTILINE,
+)
+
+
+def parse_toml(
+    text: str, origin: str, *, quiet: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """The TOML ``text``; a problem is a ConfigError naming ``origin`` (and the line and column).
+
+    The message quotes at most 200 characters of the text; with ``quiet``, tomllib's
+    messages that quote keys say what is wrong without them and what is left goes
+    through ``quiet``, which takes out anything else of the text. A decimal number of
+    over 4,300 digits, a key of more than :data:`MAX_KEY_PARTS` dotted parts and arrays
+    or tables nested too deeply for the parser are problems too, never a crash.
+    """
+    long_key = _LONG_DOTTED.search(text)
+    if long_key is not None:
+        line = text.count("\n", 0, long_key.start()) + 1
+        raise ConfigError(
+            f"{origin}: line {line}: invalid TOML: a key has more than {MAX_KEY_PARTS} dotted parts"
+        )
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+    except ValueError:  # Python reads no decimal integer of over 4,300 digits
+        raise ConfigError(
+            f"{origin}: invalid TOML: a number has too many digits to be read"
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{origin}: invalid TOML: arrays or inline tables nested too deeply to be read"
+        ) from None
+    where = _TOML_POSITION.match(message)
+    what = message if where is None else where["message"]
+    if quiet is None:
+        what = clip(what)
+    else:
+        for pattern, plain in _TOML_QUOTING:
+            if pattern.fullmatch(what):
+                what = plain
+                break
+        what = quiet(what)
+    if where is None:
+        raise ConfigError(f"{origin}: invalid TOML: {what}")
+    raise ConfigError(
+        f"{origin}: line {where['line']}, column {where['column']}: invalid TOML: {what}"
+    )

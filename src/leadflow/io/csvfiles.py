@@ -635,9 +635,9 @@ def _codec(encoding: str) -> tuple[str, str]:
     """The codec name to decode with, and how to name the encoding in messages."""
     try:
         name = codecs.lookup(encoding).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise BadEncoding(
-            f"unknown encoding {encoding!r}: give a Python codec name such as utf-8, "
+            f"unknown encoding {clip(encoding)!r}: give a Python codec name such as utf-8, "
             "cp1252 or latin-1"
         ) from None
     return name, "UTF-8" if name in ("utf-8", "utf-8-sig") else encoding

@@ -50,7 +50,6 @@ import enum
 import functools
 import os
 import re
-import tomllib
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -67,7 +66,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from leadflow.errors import ConfigError, ValidationError
 from leadflow.io._toml import Invalid as _Invalid
-from leadflow.io._toml import duration_hook, structure_problems
+from leadflow.io._toml import duration_hook, parse_toml, structure_problems
 from leadflow.io._toml import join as _join
 from leadflow.io._toml import quote as _quote
 from leadflow.io._toml import show as _show
@@ -120,7 +119,6 @@ _TABLES = ("organization", "teams", "users", "policies", "sources")
 _REQUIRED_SETTINGS = ("name", "timezone")
 #: Attributes spelt differently in a file: class -> {attribute: key in the file}.
 _RENAMED: Mapping[type[Any], Mapping[str, str]] = {PolicyMember: {"user_id": "user"}}
-_TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -196,21 +194,7 @@ def org_config_from_toml(
     ``name`` names the text in messages; a relative playbook path is taken
     relative to ``base_dir`` (the current directory when ``None``).
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        where = _TOML_POSITION.match(message)
-        if where is None:
-            raise ConfigError(f"{name}: invalid TOML: {message}") from None
-        raise ConfigError(
-            f"{name}: line {where['line']}, column {where['column']}: "
-            f"invalid TOML: {where['message']}"
-        ) from None
-    except ValueError:  # Python reads no decimal integer of over 4,300 digits
-        raise ConfigError(
-            f"{name}: invalid TOML: a number has too many digits to be read"
-        ) from None
+    data = parse_toml(text, name)
     return org_config_from_dict(data, name=name, base_dir=base_dir)
 
 

@@ -31,7 +31,6 @@ import functools
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from fractions import Fraction
@@ -50,7 +49,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from leadflow.errors import ConfigError
 from leadflow.io._toml import Invalid as _Invalid
-from leadflow.io._toml import duration_hook, plain_checks, show, structure_problems
+from leadflow.io._toml import duration_hook, parse_toml, plain_checks, show, structure_problems
 from leadflow.io._toml import join as _join
 from leadflow.stages.aging import (
     AgingRule,
@@ -110,19 +109,6 @@ _AGING_TYPES: Mapping[str, type[Any]] = {
 _TAGS: Mapping[type[Any], str] = {
     cls: tag for types in (_GUARD_TYPES, _AGING_TYPES) for tag, cls in types.items()
 }
-_TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
-#: tomllib's messages that quote the text, and what a file's problem says instead.
-_TOML_QUOTING = (
-    (re.compile(r"Cannot declare .* twice", re.DOTALL), "Cannot declare a table twice"),
-    (
-        re.compile(r"Cannot mutate immutable namespace .*", re.DOTALL),
-        "Cannot add to an inline table or an array already written",
-    ),
-    (re.compile(r"Cannot redefine namespace .*", re.DOTALL), "Cannot define a table again"),
-    (re.compile(r"Duplicate inline table key .*", re.DOTALL), "Duplicate key in an inline table"),
-    (re.compile(r"Found invalid character .*", re.DOTALL), "Found an invalid character"),
-    (re.compile(r"Illegal character .*", re.DOTALL), "Found an illegal character"),
-)
 #: The longest value, key or number (in characters) a playbook file's problem quotes.
 _QUOTE_LIMIT = 40
 #: A value quoted as Python quotes it (``'x'``, ``"it's"``), not an apostrophe in a word.
@@ -350,27 +336,9 @@ def _quiet(text: str) -> str:
 
 
 def _parse(text: str, origin: str, *, quiet: bool = False) -> dict[str, Any]:
-    """The TOML ``text``; a syntax error is a ConfigError giving the line and the column.
-
-    ``quiet``: the error says what is wrong without quoting any of the text.
-    """
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-    where = _TOML_POSITION.match(message)
-    if where is None:
-        raise ConfigError(f"{origin}: invalid TOML: {_quiet(message) if quiet else message}")
-    what = where["message"]
-    if quiet:
-        for pattern, plain in _TOML_QUOTING:
-            if pattern.fullmatch(what):
-                what = plain
-                break
-        what = _quiet(what)
-    raise ConfigError(
-        f"{origin}: line {where['line']}, column {where['column']}: invalid TOML: {what}"
-    )
+    """The TOML ``text`` (:func:`~leadflow.io._toml.parse_toml`); ``quiet``: its problems
+    quote nothing of the text."""
+    return parse_toml(text, origin, quiet=_quiet if quiet else None)
 
 
 def _from_toml(text: str, *, origin: str, chain: tuple[Path, ...]) -> Playbook:

@@ -20,11 +20,11 @@ naming the view and the key.
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Mapping
 from typing import Any
 
 from leadflow.errors import ConfigError, ValidationError
+from leadflow.io._toml import parse_toml
 from leadflow.predicates import Condition, Criteria, Op
 from leadflow.views import MAX_LEADS_PER_CONTACT, SortKey, View
 
@@ -171,10 +171,7 @@ def _views(data: Mapping[str, Any], origin: str) -> list[View]:
 
 def views_from_toml(text: str, *, origin: str = "<string>") -> list[View]:
     """Every ``[[views]]`` table of a TOML text."""
-    try:
-        return _views(tomllib.loads(text), origin)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin}: invalid TOML: {exc}") from None
+    return _views(parse_toml(text, origin), origin)
 
 
 def views_from_json(text: str, *, origin: str = "<string>") -> list[View]:
