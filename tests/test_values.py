@@ -133,6 +133,9 @@ def test_money_accepts_dollar_signs_and_thousands_separators(raw: str, expected:
         ("NaN", "not an amount"),
         ("ten", "not an amount"),
         ("9999999999999", "too large"),
+        ("$" + "9" * 40, "too large"),  # past Decimal's 28 digits of precision
+        ("9" * 29 + ".99", "too large"),
+        ("1" * 4000, "too large"),
         ("\u0662\u0665\u0660\u0660\u0660\u0660", "digits as 0-9"),  # Arabic-Indic 250000
         ("$\uff12\uff15\uff10,\uff10\uff10\uff10", "digits as 0-9"),  # full-width
     ],

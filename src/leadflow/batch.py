@@ -549,10 +549,6 @@ def _route_dry(
         results = validator.validate_table(header, rows, numbers)
         for number, cells, draft in zip(numbers, rows, results, strict=True):
             if not isinstance(draft, LeadDraft):
-                # a returned error's traceback holds validate_table's frame, which holds
-                # the batch: a reference cycle that would keep every row, cell and draft of
-                # the batch alive until the cycle collector came by (see fewer_collections)
-                draft.__traceback__ = None
                 counts["rejected"] += 1
                 write_rejected(cells, row=number, errors=draft)
                 continue

@@ -1637,12 +1637,6 @@ def _validated(
         numbers = [number for number, _ in chunk]
         table = [list(row.values()) for _, row in chunk]
         results = validator.validate_table(headers, table, numbers)  # type: ignore[arg-type]
-        for result in results:
-            if isinstance(result, ValidationError):
-                # its traceback holds validate_table's frame, and that frame the chunk: a
-                # reference cycle that would keep the chunk's rows and drafts alive until
-                # the cycle collector came by
-                result.__traceback__ = None
         return [(number, row, result) for (number, row), result in zip(chunk, results, strict=True)]
     drafts: list[tuple[int, Mapping[str, str | None], LeadDraft | ValidationError]] = []
     validate = validator.validate

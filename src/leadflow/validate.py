@@ -718,7 +718,10 @@ class RowValidator:
                 dict(zip(headers, row, strict=False)), numbers[i] if numbers else None
             )
         except ValidationError as error:
-            return error
+            # without its traceback: that holds this frame, whose caller holds the whole
+            # table, a reference cycle that would keep every row of the table alive until
+            # the cycle collector came by
+            return error.with_traceback(None)
 
     def _table(self, headers: tuple[str, ...]) -> _Table | None:
         """How to read tables under ``headers``; ``None``: row by row (a bad or repeated header)."""

@@ -221,10 +221,10 @@ def parse_money(raw: str) -> Decimal:
     whole, cents = match.group(1).replace(",", ""), match.group(2) or ""
     if len(cents) > 2:
         raise BadValue("has more than 2 decimal places")
-    amount = Decimal(f"{whole}.{cents or '0'}").quantize(_CENT)
-    if amount > MAX_MONEY:
+    amount = Decimal(f"{whole}.{cents or '0'}")  # exact: no context rounds it
+    if amount > MAX_MONEY:  # checked before quantize, which fails past 28 digits
         raise BadValue(f"is too large (at most {MAX_MONEY:,})")
-    return amount
+    return amount.quantize(_CENT)
 
 
 # --------------------------------------------------------------------------- places
