@@ -655,6 +655,15 @@ def test_batches_hold_every_record_once_as_the_rows_have_it(
     assert sorted(got) == expected
 
 
+def test_a_batch_of_long_rows_is_cut_at_its_characters() -> None:
+    cell = "x" * 100_000
+    data = b"first_name,last_name,email\n" + f"Ann,{cell},a@x.com\n".encode() * 100
+    batches = list(read(data).batches(1000))
+    per_batch = csvfiles.BATCH_CHARS // (len(cell) + 10) + 1
+    assert [len(b.rows) for b in batches] == [per_batch, per_batch, 100 - 2 * per_batch]
+    assert [n for b in batches for n in b.numbers] == list(range(1, 101))
+
+
 # ----------------------------------------------------------------------------- writing
 
 INPUT = ["First Name", "Last Name", "Email", "Zip Code"]

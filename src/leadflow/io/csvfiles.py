@@ -216,6 +216,9 @@ class RowBatch(NamedTuple):
 
 #: Records in a batch of :meth:`LeadFile.batches` by default.
 BATCH = 1000
+#: Characters of cells in a batch, at most (give or take a record): a batch of long
+#: rows is cut short, so memory stays bounded whatever the rows hold.
+BATCH_CHARS = 1 << 22
 
 _Row = tuple[int, list[str], dict[str, str] | None, str | None]
 #: Builds an InputRow from a 4-tuple without a Python-level ``__new__`` call.
@@ -452,7 +455,9 @@ class LeadFile:
         return self._rows
 
     def batches(self, size: int = BATCH) -> Iterator[RowBatch]:
-        """The data rows in batches of about ``size`` records, in order (see :class:`RowBatch`).
+        """The data rows in batches of at most ``size`` records, in order (see :class:`RowBatch`).
+
+        A batch is also cut once its cells pass :data:`BATCH_CHARS` characters.
 
         Read a file by rows or by batches, not both: they share one reader.
         """
@@ -490,6 +495,7 @@ class LeadFile:
         seen = self._errors_seen
         number = 0
         failed_at = -1
+        room = BATCH_CHARS  # characters the batch may still take
         numbers: list[int] = []
         rows: list[list[str]] = []
         problems: list[InputRow] = []
@@ -511,9 +517,11 @@ class LeadFile:
                                 number += 1
                                 numbers.append(number)
                                 rows.append(cells)
-                                if len(rows) + len(problems) >= size:
+                                room -= len(joined)
+                                if len(rows) + len(problems) >= size or room < 0:
                                     yield RowBatch(numbers, rows, problems)
                                     numbers, rows, problems = [], [], []
+                                    room = BATCH_CHARS
                                 continue
                         if gate.too_long:  # not read: its cells are not kept
                             cells = []
@@ -529,9 +537,11 @@ class LeadFile:
                             number += 1
                             problems.append(make((number, cells, None, problem)))
                         # else: a blank record
-                        if len(rows) + len(problems) >= size:
+                        room -= sum(map(len, cells))
+                        if len(rows) + len(problems) >= size or room < 0:
                             yield RowBatch(numbers, rows, problems)
                             numbers, rows, problems = [], [], []
+                            room = BATCH_CHARS
                     break
                 except csv.Error as exc:  # the parser starts a new record at the next line
                     gate.fresh = True
