@@ -80,3 +80,15 @@ def test_the_store_benchmark_measures_sqlites_share_on_the_rows_the_import_wrote
             ]
 
     assert counts("fresh.db") == counts("stored.db") == [700, 700, 1400, 0, 700]
+
+
+def test_the_cli_fuzzer_runs_each_property_for_the_examples_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fuzz = _load("fuzz_cli")
+    assert fuzz.main(["--examples", "3", "--seed", "1", "--save", str(tmp_path / "failure")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "seed 1, 3 examples each: config, dry, stored, commands"
+    assert [line.split(":")[0] for line in lines[1:]] == ["config", "dry", "stored", "commands"]
+    assert all(" 3 examples held in " in line for line in lines[1:])
+    assert not (tmp_path / "failure").exists()
