@@ -52,13 +52,14 @@ an index.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from types import TracebackType
@@ -342,6 +343,19 @@ def _synchronous(value: object, where: str = "synchronous") -> Synchronous:
         shown = shown[:200] + f"... ({len(shown):,} characters)"
     allowed = ", ".join(repr(str(s)) for s in Synchronous)
     raise ConfigError(f"{where} = {shown}: must be one of {allowed}")
+
+
+@contextlib.contextmanager
+def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """A transaction holding the write lock from its start: committed, or rolled back."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 def _create_file(path: str) -> None:
@@ -1103,8 +1117,7 @@ class SQLiteStore:
         try:
             version = self._user_version(connection)
             while version < SCHEMA_VERSION:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
+                with _write_transaction(connection):
                     # Another process may have migrated while we waited for the lock.
                     version = self._user_version(connection)
                     if version < SCHEMA_VERSION:
@@ -1113,11 +1126,6 @@ class SQLiteStore:
                         created = created or version == 0
                         version += 1
                         connection.execute(f"PRAGMA user_version = {version}")
-                    connection.execute("COMMIT")
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
         except sqlite3.OperationalError as exc:
             if _is_locked(exc):
                 raise self._locked() from exc
@@ -1149,18 +1157,12 @@ class SQLiteStore:
                 "a unit of work is open in this thread: finish it before changing a setting"
             )
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            with _write_transaction(connection):
                 connection.execute(
                     "INSERT INTO settings (name, value) VALUES (?, ?)"
                     " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                     (name, value),
                 )
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
         except sqlite3.Error as exc:
             if _is_locked(exc):
                 raise self._locked() from exc
