@@ -86,6 +86,9 @@ MAX_LINE = 1000
 #: ``benchmarks/fuzz_cli.py --save DIR``); ``None``: nowhere.
 SAVE_TO: list[Path | None] = [None]
 
+#: The files a route writes, without ``.csv``.
+_OUTPUTS = ("assigned", "exceptions", "rejected", "duplicates")
+
 _SUMMARY = re.compile(
     r"^(?:dry run: )?(\d+) rows read = (\d+) assigned \+ (\d+) unassigned"
     r" \+ (\d+) rejected \+ (\d+) duplicates$",
@@ -169,53 +172,50 @@ _BROKEN: Mapping[str, Sequence[str]] = {
 }
 
 
-def _choices(*enums: type[enum.Enum]) -> dict[str, st.SearchStrategy[str]]:
-    return {e.__name__: st.sampled_from(["", *(str(m) for m in e)]) for e in enums}
+def _values(enum_type: type[enum.Enum]) -> list[str]:
+    return ["", *(str(member) for member in enum_type)]
 
 
-_ENUMS = _choices(
-    LoanPurpose, PropertyType, Occupancy, CreditRating, DesiredTimeframe, YesNoUnknown
-)
-_FIRST = ("Ann", "José", "Zoë", "Mary Ann", "O'Brien", "李", "Jean-Luc", "Åsa")
-_LAST = ("Smith", "Núñez", "van der Berg", "O'Neil", "王", "Smith-Jones")
-
-#: Rows of good values (cheap to draw; the same person now and then: in-file duplicates).
-_good_rows = st.fixed_dictionaries(
-    {
-        "first_name": st.sampled_from(_FIRST),
-        "last_name": st.sampled_from(_LAST),
-        "email": st.builds(
-            "{}{}@{}".format,
-            st.sampled_from(["ann", "j.doe", "x+tag", "ZOE"]),
-            st.integers(0, 30),
-            st.sampled_from(["example.com", "mail.example.org", "EXAMPLE.COM"]),
-        ),
-        "cell_phone": st.builds(
-            "{}{:04d}".format,
-            st.sampled_from(["(214) 555-", "+1 214 555 ", "214.555.", "2145550", "+44 20 7946 "]),
-            st.integers(0, 40),
-        ),
-        "lead_source": st.just(""),
-        "referred_by": st.sampled_from(["", "a friend", "Dr. Who", "line one\nline two"]),
-        "loan_purpose": _ENUMS["LoanPurpose"],
-        "loan_amount": st.sampled_from(["", "250000", "$1,250,000.50", "0", "99999.99"]),
-        "property_type": _ENUMS["PropertyType"],
-        "occupancy": _ENUMS["Occupancy"],
-        "credit_rating": _ENUMS["CreditRating"],
-        "estimated_purchase_price": st.sampled_from(["", "400000", "$525,000"]),
-        "down_payment": st.sampled_from(["", "20000", "$5,000.00"]),
-        "desired_timeframe": _ENUMS["DesiredTimeframe"],
-        "already_found_home": _ENUMS["YesNoUnknown"],
-        "first_time_buyer": _ENUMS["YesNoUnknown"],
-        "veteran": _ENUMS["YesNoUnknown"],
-        "property_address": st.sampled_from(["", "1 Main St", "2 Elm St\nApt 3"]),
-        "property_state": st.sampled_from(["", "TX", "tx", "OK", "FL", "GA", "NM"]),
-        "property_zip": st.sampled_from(["", "75201", "75201-1234", "32801"]),
-        "external_id": st.just("") | st.integers(0, 30).map("ext-{}".format),
-        "lead_stage": st.just(""),
-        "assignee_id": st.just(""),
+def _good_row(i: int) -> dict[str, str]:
+    """The ``i``-th row of good values (some people come back: in-file duplicates)."""
+    first = ("Ann", "José", "Zoë", "Mary Ann", "O'Brien", "李", "Jean-Luc", "Åsa")
+    last = ("Smith", "Núñez", "van der Berg", "O'Neil", "王", "Smith-Jones")
+    phones = ("(214) 555-{:04d}", "+1 214 555 {:04d}", "214.555.{:04d}", "+44 20 7946 {:04d}")
+    emails = ("ann{}@example.com", "J.Doe{}@Example.COM", "x+{}@mail.example.org")
+    person = i % 23  # rows 23 apart are the same person
+    return {
+        "first_name": first[person % len(first)],
+        "last_name": last[person % len(last)],
+        "email": _pick(emails, i).format(person),
+        "cell_phone": phones[i % len(phones)].format(person),
+        "lead_source": "",
+        "referred_by": ("", "a friend", "Dr. Who", "line one\nline two")[i % 4],
+        "loan_purpose": _pick(_values(LoanPurpose), i),
+        "loan_amount": ("", "250000", "$1,250,000.50", "0", "99999.99")[i % 5],
+        "property_type": _pick(_values(PropertyType), i),
+        "occupancy": _pick(_values(Occupancy), i),
+        "credit_rating": _pick(_values(CreditRating), i),
+        "estimated_purchase_price": ("", "400000", "$525,000")[i % 3],
+        "down_payment": ("", "20000", "$5,000.00")[i % 3],
+        "desired_timeframe": _pick(_values(DesiredTimeframe), i),
+        "already_found_home": _pick(_values(YesNoUnknown), i),
+        "first_time_buyer": _pick(_values(YesNoUnknown), i + 1),
+        "veteran": _pick(_values(YesNoUnknown), i + 2),
+        "property_address": ("", "1 Main St", "2 Elm St\nApt 3")[i % 3],
+        "property_state": ("", "TX", "tx", "OK", "FL", "GA", "NM")[i % 7],
+        "property_zip": ("", "75201", "75201-1234", "32801")[i % 4],
+        "external_id": "" if i % 2 else f"ext-{person}",
+        "lead_stage": "",
+        "assignee_id": "",
     }
-)
+
+
+def _pick(values: Sequence[str], i: int) -> str:
+    return values[i % len(values)]
+
+
+#: Rows of good values: a row of a file is one of these (noisy rows start from one).
+_GOOD_ROWS = tuple(_good_row(i) for i in range(46))
 
 
 @attrs.frozen(repr=False)
@@ -227,6 +227,9 @@ class LeadFile:
 
     def __repr__(self) -> str:
         return f"LeadFile(data={_shown_bytes(self.data)}, encoding={self.encoding!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # how hypothesis shows it
+        printer.text(repr(self))
 
 
 def _shown_bytes(data: bytes, limit: int = 2000) -> str:
@@ -264,47 +267,56 @@ def _header(draw: st.DrawFn) -> list[str]:
     return header
 
 
-def _huge_cell(draw: st.DrawFn) -> str:
-    size = draw(st.integers(_OVER_LIMIT - 2, _HUGE))
-    kind = draw(st.integers(0, 3))
-    if kind == 0:
-        return "x" * size
-    if kind == 1:  # many lines in one (quoted) cell
-        return ("y" * 99 + "\n") * (size // 100)
-    if kind == 2:  # quotes, doubled when written: twice as long in the file
-        return '"' * (size // 2)
-    return "ab, " * (size // 4)
+#: Cells over (and at) the csv module's default field limit of 131,072 characters.
+_HUGE_CELLS = (
+    "x" * _HUGE,
+    ("y" * 99 + "\n") * 1400,  # many lines in one (quoted) cell
+    '"' * 70_000,  # quotes: doubled when written, 140,000 characters in the file
+    "ab, " * 40_000,
+    "z" * _OVER_LIMIT,
+    "z" * (_OVER_LIMIT - 1),
+    "z" * (_OVER_LIMIT - 2),
+)
+#: Every odd cell, whatever the column (a broken email in a phone column is broken too).
+_ODD_CELLS = tuple(
+    dict.fromkeys(
+        [
+            *(value for values in _BROKEN.values() for value in values),
+            *_FORMULAS,
+            *_QUOTES,
+            *_LINE_ENDS,
+            *_NULS,
+            *_ODD,
+        ]
+    )
+)
 
 
-def _cell(draw: st.DrawFn, column: str, good: str) -> str:
-    kind = draw(st.integers(0, 99))
-    if kind < 55:
+def _cell(draw: st.DrawFn, good: str) -> str:
+    """A cell of a noisy row: its good value half the time, else an odd one, rarely a huge one."""
+    pick = draw(st.integers(0, 999))
+    if pick < 450:
         return good
-    if kind < 70:
-        return draw(st.sampled_from(_BROKEN.get(column, ("junk",))))
-    if kind < 75:
-        return draw(st.sampled_from(_FORMULAS))
-    if kind < 80:
-        return draw(st.sampled_from(_QUOTES))
-    if kind < 85:
-        return draw(st.sampled_from(_LINE_ENDS))
-    if kind < 88:
-        return draw(st.sampled_from(_NULS))
-    if kind < 94:
-        return draw(st.sampled_from(_ODD))
-    if kind < 98:
+    if pick < 980:
+        return _ODD_CELLS[(pick - 450) % len(_ODD_CELLS)]
+    if pick < 996:
         return draw(st.text(max_size=30))
-    return _huge_cell(draw) if _sometimes(draw, 35) else good
+    return _HUGE_CELLS[draw(st.integers(0, len(_HUGE_CELLS) - 1))]
 
 
-def _quoted(draw: st.DrawFn, cell: str) -> str:
-    """A cell as written: quoted when it must be, or always, or (sometimes) raw, breaking rows."""
-    how = draw(st.integers(0, 19))
-    if how == 19:
-        return cell  # raw: its quotes, commas and line ends are the file's now
-    if how == 18 or any(c in cell for c in ',"\r\n') or cell != cell.strip(" "):
+def _quote(cell: str, always: bool = False) -> str:
+    """A cell as a CSV writer writes it: quoted (quotes doubled) when it must be, or ``always``."""
+    if always or any(c in cell for c in ',"\r\n') or cell != cell.strip(" "):
         return '"' + cell.replace('"', '""') + '"'
     return cell
+
+
+def _line(draw: st.DrawFn, cells: list[str]) -> str:
+    """A row as written: quoted as needed, or every cell quoted, or (now and then) raw."""
+    how = draw(st.integers(0, 19))
+    if how == 19:  # raw: its quotes, commas and line ends are the file's now
+        return ",".join(cells)
+    return ",".join(_quote(cell, always=how == 18) for cell in cells)
 
 
 _ROW_ENDS = st.sampled_from(["\n", "\n", "\r\n", "\r"])
@@ -314,30 +326,29 @@ _BLANK_LINES = st.sampled_from(["", " ", "\t", ",,,", ", ,", '""', '"",""', ",,,
 @st.composite
 def _text_file(draw: st.DrawFn) -> str:
     header = draw(_header())
+    fields = [_column(h) for h in header]
     end = draw(_ROW_ENDS)
     mixed = _sometimes(draw, 20)
     lines: list[str] = []
     for _ in range(draw(st.integers(1, 2)) if _sometimes(draw, 10) else 0):
         lines.append(draw(_BLANK_LINES))  # blank records before the header
-    lines.append(",".join(_quoted(draw, h) for h in header))
+    lines.append(_line(draw, header))
     for _ in range(draw(st.integers(0, 12))):
         if _sometimes(draw, 10):
             lines.append(draw(_BLANK_LINES))
             continue
-        good = draw(_good_rows)
-        values = [good.get(_column(h), "") for h in header]
+        good = _GOOD_ROWS[draw(st.integers(0, len(_GOOD_ROWS) - 1))]
+        cells = [good.get(field, "") for field in fields]
         if _sometimes(draw, 60):  # a row with odd cells (else a good one)
-            values = [_cell(draw, _column(h), v) for h, v in zip(header, values, strict=True)]
-        cells = values
-        ragged = draw(st.integers(0, 14))
-        if ragged == 14 and cells:
-            del cells[draw(st.integers(0, len(cells) - 1)) :]
-        elif ragged == 13:
-            cells += draw(st.lists(st.sampled_from(["", "extra", "1"]), min_size=1, max_size=3))
-        lines.append(",".join(_quoted(draw, cell) for cell in cells))
-    text = ""
-    for line in lines:
-        text += line + (draw(_ROW_ENDS) if mixed else end)
+            cells = [_cell(draw, cell) for cell in cells]
+            shape = draw(st.integers(0, 14))
+            if shape == 14 and cells:  # ragged: short
+                del cells[draw(st.integers(0, len(cells) - 1)) :]
+            elif shape == 13:  # ragged: long
+                cells += ["", "extra", "1"][: draw(st.integers(1, 3))]
+        lines.append(_line(draw, cells))
+    ends = [draw(_ROW_ENDS) if mixed else end for _ in lines]
+    text = "".join(line + line_end for line, line_end in zip(lines, ends, strict=True))
     if _sometimes(draw, 20):  # no line end after the last row
         text = text.rstrip("\r\n")
     return text
@@ -361,6 +372,12 @@ _ENCODINGS = (
     "utf-32",
     "shift_jis",
     "ascii",
+    "cp037",
+    "iso2022_jp",
+    "gb18030",
+    "utf-7",
+    "unicode_escape",
+    "raw_unicode_escape",
 )
 #: ``--encoding`` values that are no text codec (or no codec at all).
 _NOT_CODECS = ("nope", "utf-9", "base64", "rot13", "hex", "zlib", "", " utf-8", "utf-8\x00", "idna")
@@ -620,6 +637,9 @@ class OrgToml:
             f"OrgToml(sources={self.sources!r}, users={self.users!r}, hostile={self.hostile},"
             f" data={_shown_bytes(self.data, 4000)})"
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # how hypothesis shows it
+        printer.text(repr(self))
 
 
 _TEAM_KEYS = ("west", "east", "north")
@@ -911,9 +931,16 @@ def _days() -> st.SearchStrategy[str]:
 
 @attrs.frozen
 class RouteOptions:
-    """The options of one ``leadflow route``: ``source`` None for the config's first source."""
+    """The options of one ``leadflow route``: ``source`` None for the config's first source.
+
+    ``beside``: the lead file is named like an output file (``assigned.csv``...)
+    and ``--out`` is its own directory; ``None``: ``leads.csv`` and a new
+    directory (``nested``: several levels that do not exist yet).
+    """
 
     source: str | None
+    beside: str | None
+    nested: bool
     user: UserRef | None
     assign_to: UserRef | None
     now: str | None
@@ -925,8 +952,13 @@ class RouteOptions:
 def route_options(draw: st.DrawFn) -> RouteOptions:
     pick = draw(st.integers(0, 39))
     source = None if pick < 38 else draw(st.sampled_from(["nope", "Web", ""]) | _arg_text())
+    beside = None
+    if _sometimes(draw, 5):
+        beside = draw(st.sampled_from([f"{name}.csv" for name in _OUTPUTS]))
     return RouteOptions(
         source=source,
+        beside=beside,
+        nested=_sometimes(draw, 5),
         user=draw(_user_refs()) if _sometimes(draw, 5) else None,
         assign_to=draw(_user_refs()) if _sometimes(draw, 5) else None,
         now=draw(_moments()) if _sometimes(draw, 5) else None,
@@ -1136,10 +1168,12 @@ class Summary:
     duplicates: int
 
 
-def _route_args(case: RouteCase, work: Path, out: Path) -> list[str]:
-    path = work / "leads.csv"
-    path.write_bytes(case.file.data)
+def _route_args(case: RouteCase, work: Path, name: str) -> tuple[list[str], Path]:
+    """The arguments of a route of ``case`` (its file written in ``work``) and its ``--out``."""
     o = case.options
+    path = work / (o.beside or "leads.csv")
+    path.write_bytes(case.file.data)
+    out = work if o.beside else work / name / "a" / "b" if o.nested else work / name
     source = case.config.sources[0] if o.source is None else o.source
     args = ["route", str(path), "--source", source, "--out", str(out), "--quiet"]
     if case.file.encoding is not None:
@@ -1151,7 +1185,7 @@ def _route_args(case: RouteCase, work: Path, out: Path) -> list[str]:
     if o.now is not None:
         args += ["--now", o.now]
     args += ["--strict"] * o.strict + ["--json"] * o.as_json
-    return args
+    return args, out
 
 
 def _resolve_user(ref: UserRef, config: OrgToml) -> str:
@@ -1178,7 +1212,7 @@ def check_route(case: RouteCase, run: Run, out: Path) -> Summary | None:
     assert s.rows == expected, (
         f"{s.rows} rows read, but the file has {expected} data records (csv module)\n{_tail(run)}"
     )
-    files = {
+    files = {  # in _OUTPUTS' order
         "assigned": s.assigned,
         "exceptions": s.unassigned,
         "rejected": s.rejected,
@@ -1241,8 +1275,7 @@ def check_dry_route(case: RouteCase, work: Path) -> None:
     """``route --dry-run --config`` of a file: its counts are the file's."""
     config = work / "org.toml"
     config.write_bytes(case.config.data)
-    out = work / "dry"
-    args = _route_args(case, work, out)
+    args, out = _route_args(case, work, "dry")
     run = invoke([*args, "--dry-run", "--config", str(config)], check_stdout_lines=True)
     check_route(case, run, out)
 
@@ -1258,8 +1291,8 @@ def check_stored_route(case: RouteCase, work: Path) -> list[str]:
     stored = 0
     ids: list[str] = []
     for attempt in ("first", "again"):
-        out = work / attempt
-        run = invoke([*_route_args(case, work, out), "--db", str(db)], check_stdout_lines=True)
+        args, out = _route_args(case, work, attempt)
+        run = invoke([*args, "--db", str(db)], check_stdout_lines=True)
         summary = check_route(case, run, out)
         if summary is not None:
             stored += summary.assigned + summary.unassigned
