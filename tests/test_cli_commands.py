@@ -156,6 +156,29 @@ def test_an_over_long_cell_rejects_its_row_alone_with_its_true_number(
             desk.store.close()
 
 
+@pytest.mark.parametrize("name", ["assigned.csv", "exceptions.csv", "rejected.csv", "link.csv"])
+@pytest.mark.parametrize("dry", [False, True])
+def test_a_route_never_writes_over_the_file_it_reads(
+    db: Path, tmp_path: Path, name: str, dry: bool
+) -> None:
+    data = LEADS.read_bytes()
+    path = tmp_path / name
+    if name == "link.csv":  # another name for rejected.csv
+        (tmp_path / "rejected.csv").write_bytes(data)
+        path.symlink_to(tmp_path / "rejected.csv")
+    else:
+        path.write_bytes(data)
+    where = ("--dry-run", "--config", ORG) if dry else ("--db", db)
+    result = CliRunner().invoke(
+        cli, ["route", str(path), "--source", "purchased_leads", "--out", str(tmp_path), *where]
+    )
+    assert result.exit_code == 2, result.output
+    assert "is the file being routed" in result.output
+    assert path.read_bytes() == data
+    made = {p.name for p in tmp_path.iterdir() if p.suffix == ".csv"}
+    assert made == ({name, "rejected.csv"} if name == "link.csv" else {name})  # nothing written
+
+
 def test_a_row_with_bytes_that_are_not_utf8_is_rejected_alone(db: Path, tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes(

@@ -21,10 +21,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import io
 import os
 import stat
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -172,14 +173,15 @@ def init_store(
 class _Outputs:
     """The four output files of a route run: every row lands in exactly one."""
 
-    def __init__(self, out_dir: Path, header: list[str]) -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(self, out_dir: Path, header: list[str], source: BinaryIO) -> None:
         self.paths = {
             "assigned": out_dir / "assigned.csv",
             "exceptions": out_dir / "exceptions.csv",
             "rejected": out_dir / "rejected.csv",
             "duplicates": out_dir / "duplicates.csv",
         }
+        _refuse_overwriting(source, self.paths.values())
+        out_dir.mkdir(parents=True, exist_ok=True)
         self.assigned = AssignedWriter(self.paths["assigned"], header)
         self.exceptions = ExceptionsWriter(self.paths["exceptions"], header)
         self.rejected = RejectedWriter(self.paths["rejected"], header)
@@ -188,6 +190,25 @@ class _Outputs:
     def close(self) -> None:
         for writer in (self.assigned, self.exceptions, self.rejected, self.duplicates):
             writer.close()
+
+
+def _refuse_overwriting(source: BinaryIO, paths: Iterable[Path]) -> None:
+    """Refuse an output path that is the file being read (by any name): writing it would
+    cut the input short while it is read."""
+    try:
+        read = os.fstat(source.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):  # not a file: nothing to cut
+        return
+    for path in paths:
+        try:
+            written = path.stat()
+        except OSError:  # missing (or unreachable: opening it says so)
+            continue
+        if (written.st_dev, written.st_ino) == (read.st_dev, read.st_ino):
+            raise ConfigError(
+                f"{path} is the file being routed: writing the route's {path.name} there would "
+                "overwrite it; give another --out directory"
+            )
 
 
 def route_file(
@@ -225,7 +246,7 @@ def route_file(
         lead_file = read_leads(stream, encoding=encoding, name=str(file_path))
         # an unknown source fails before any output file is made
         (desk.directory if desk is not None else _org_directory(org)).source(source)
-        outputs = _Outputs(Path(out_dir), lead_file.header)
+        outputs = _Outputs(Path(out_dir), lead_file.header, stream)
         try:
             if desk is not None:
                 rows = _with_progress(iter(lead_file), stream, progress)
