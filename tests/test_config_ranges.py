@@ -462,3 +462,21 @@ def test_a_system_key_is_1_to_64_characters_and_a_long_one_is_quoted_cut(
         result.output
     )
     assert all(len(line) < 500 for line in result.output.splitlines())
+
+
+def test_a_long_team_reference_or_source_option_is_quoted_cut(tmp_path: Path) -> None:
+    path = tmp_path / "org.toml"
+    path.write_text(text().replace('teams = ["west"]', f'teams = ["{"w" * 5000}"]', 1))
+    result = run("config", "check", path)
+    assert result.exit_code == 2
+    assert "team 'www" in result.output
+    assert all(len(line) < 500 for line in result.output.splitlines())
+    leads = tmp_path / "leads.csv"
+    leads.write_text("first_name,last_name,email\nAnn,Lee,ann@example.com\n")
+    result = run(
+        "route", leads, "--source", "s" * 5000, "--dry-run", "--config", EXAMPLE,
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "lead source 'sss" in result.output
+    assert all(len(line) < 500 for line in result.output.splitlines())

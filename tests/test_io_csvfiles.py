@@ -255,6 +255,19 @@ def test_a_long_unknown_column_name_is_quoted_shortened() -> None:
     assert "ColourColour" in str(info.value)
 
 
+def test_a_header_of_many_problems_lists_a_few_and_counts_the_rest() -> None:
+    header = b"First Name,Email" + b",," * 15 + b"".join(b",Colour%d" % i for i in range(20))
+    with pytest.raises(BadHeader) as info:
+        read(header + b"\n")
+    error = info.value
+    assert error.problems[0] == (
+        "columns 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 20 more have no name"
+    )
+    assert len(error.problems) == 21  # the unnamed columns, then each unknown one
+    assert str(error).endswith("; and 16 more problems")
+    assert len(str(error)) < 600
+
+
 def test_a_long_run_of_bad_bytes_is_shown_shortened() -> None:
     (bad,) = rows(HEADER + b"Ann," + b"\xff" * 10_000 + b",a@x.com,1\n")
     assert bad.problem is not None

@@ -403,7 +403,7 @@ def test_a_path_with_a_nul_character_or_of_huge_length_is_a_problem_not_a_crash(
     assert problem == (
         f"{config}: organization.playbook: a text of 5,000 characters is neither a preset "
         "(lead_management, leads_queue, investor, call_log) nor the path of a playbook file "
-        "(at most 1,024 characters)"
+        "(at most 200 characters)"
     )
 
 

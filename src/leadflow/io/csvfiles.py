@@ -110,7 +110,14 @@ class BadHeader(LeadFileError):
     def __init__(self, name: str, problems: Sequence[str], header: Sequence[str] = ()) -> None:
         self.problems = tuple(problems)
         self.header = tuple(header)
-        super().__init__(f"{name}: the header cannot be used: " + "; ".join(self.problems))
+        shown = "; ".join(self.problems[:_SHOWN_PROBLEMS])
+        if len(self.problems) > _SHOWN_PROBLEMS:
+            shown += f"; and {len(self.problems) - _SHOWN_PROBLEMS:,} more problems"
+        super().__init__(f"{name}: the header cannot be used: {shown}")
+
+
+#: How many of a header's problems its message lists (``problems`` holds them all).
+_SHOWN_PROBLEMS = 5
 
 
 # --------------------------------------------------------------------------- decoding
@@ -426,10 +433,14 @@ class LeadFile:
         if problems:
             raise BadHeader(self.name, problems, header)
         named = [cell for cell in header if cell.strip()]
-        if not ignore_unknown:
-            problems += [
-                f"column {i} has no name" for i, cell in enumerate(header, 1) if not cell.strip()
-            ]
+        unnamed = [i for i, cell in enumerate(header, 1) if not cell.strip()]
+        if unnamed and not ignore_unknown:
+            if len(unnamed) == 1:
+                problems.append(f"column {unnamed[0]} has no name")
+            else:
+                listed = ", ".join(map(str, unnamed[:10]))
+                more = f" and {len(unnamed) - 10:,} more" if len(unnamed) > 10 else ""
+                problems.append(f"columns {listed}{more} have no name")
         try:
             columns = map_columns(named, ignore_unknown=ignore_unknown)
         except ValidationError as exc:

@@ -449,8 +449,9 @@ class _Loader:
             return None
 
 
-#: The longest ``organization.playbook`` read as a path (longer is no path a system takes).
-_LONGEST_PLAYBOOK_PATH = 1024
+#: The longest ``organization.playbook`` read as a path: a message quotes at most 200
+#: characters of any input.
+_LONGEST_PLAYBOOK_PATH = 200
 
 
 def _no_file_at(path: Path) -> bool:

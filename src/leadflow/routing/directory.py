@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 import attrs
 
-from leadflow.errors import ConfigError, NotFound, require_aware
+from leadflow.errors import ConfigError, NotFound, clip, require_aware
 from leadflow.model import CreditRating, LoanPurpose, Permission, Team, User
 from leadflow.routing.config import (
     DEFAULT_CAP,
@@ -206,14 +206,16 @@ class Directory:
         self.timezone = timezone
         for user in users:
             problems += [
-                f"user {user.user_id}: team {t!r} does not exist"
+                f"user {user.user_id}: team {clip(t)!r} does not exist"
                 for t in sorted(user.teams)
                 if t not in self.teams
             ]
         for policy in policies:
-            where = f"policy {policy.key!r}"
+            where = f"policy {clip(policy.key)!r}"
             problems += [
-                f"{where}: team {t!r} does not exist" for t in policy.teams if t not in self.teams
+                f"{where}: team {clip(t)!r} does not exist"
+                for t in policy.teams
+                if t not in self.teams
             ]
             if policy.user is not None and policy.user not in self.users:
                 problems.append(f"{where}: user {policy.user} does not exist")
@@ -229,7 +231,9 @@ class Directory:
                 ("fallback", source.fallback_policy),
             ):
                 if key is not None and key not in self.policies:
-                    problems.append(f"source {source.key!r}: {kind} policy {key!r} does not exist")
+                    problems.append(
+                        f"source {clip(source.key)!r}: {kind} policy {clip(key)!r} does not exist"
+                    )
         if problems:
             raise ConfigError(problems)
         self._indexes = {p.key: self._index(p) for p in policies}
@@ -284,20 +288,22 @@ class Directory:
             known = ", ".join(sorted(self.sources)) or "none configured"
             close = difflib.get_close_matches(key, self.sources, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise NotFound(f"lead source {key!r} does not exist{hint} (sources: {known})") from None
+            raise NotFound(
+                f"lead source {clip(key)!r} does not exist{hint} (sources: {known})"
+            ) from None
 
     def policy(self, key: str) -> RoutingPolicy:
         try:
             return self.policies[key]
         except KeyError:
-            raise NotFound(f"routing policy {key!r} does not exist") from None
+            raise NotFound(f"routing policy {clip(key)!r} does not exist") from None
 
     def index(self, policy_key: str) -> PolicyIndex:
         """The precomputed candidates and filter masks of a policy."""
         try:
             return self._indexes[policy_key]
         except KeyError:
-            raise NotFound(f"routing policy {policy_key!r} does not exist") from None
+            raise NotFound(f"routing policy {clip(policy_key)!r} does not exist") from None
 
     def candidates(self, policy_key: str) -> tuple[User, ...]:
         """The policy's routing candidates, by user id, at most ``cap`` of them."""
