@@ -260,9 +260,7 @@ def test_a_header_of_many_problems_lists_a_few_and_counts_the_rest() -> None:
     with pytest.raises(BadHeader) as info:
         read(header + b"\n")
     error = info.value
-    assert error.problems[0] == (
-        "columns 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 20 more have no name"
-    )
+    assert error.problems[0] == ("columns 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 20 more have no name")
     assert len(error.problems) == 21  # the unnamed columns, then each unknown one
     assert str(error).endswith("; and 16 more problems")
     assert len(str(error)) < 600
