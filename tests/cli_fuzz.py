@@ -12,11 +12,13 @@ and ``benchmarks/fuzz_cli.py`` (thousands, on demand). What is drawn:
   bytes and other encodings (with the ``--encoding`` to read them with,
   not always the right one, sometimes not a codec at all);
 * :func:`org_configs`: organisation configs as TOML bytes: a valid config
-  (:func:`base_configs`: small, so a failure shrinks in seconds) with hostile edits
-  (integers out of any range, odd ``lead_link`` templates, unknown keys,
-  wrong types, very long strings, odd playbook paths) or broken TOML;
+  (:func:`base_configs`: small, so a failure shrinks in seconds), sometimes
+  with a playbook file of its own, with hostile edits (integers out of any
+  range, odd ``lead_link`` templates, unknown keys, wrong types, very long
+  strings, odd playbook paths) or broken TOML;
 * :func:`route_cases` and :func:`command_cases`: a file, a config and
-  random option values for ``route`` and for the commands run on a store.
+  random option values for ``route`` and for the commands run on a store
+  (``init`` of another config and routes of other files among them).
 
 What must hold (:func:`check_config`, :func:`check_dry_route`,
 :func:`check_stored_route`, :func:`check_commands`), for every command:
@@ -31,13 +33,15 @@ independently: :func:`expected_records`); each output file holds exactly
 its count of rows, and the rows named in rejected.csv and duplicates.csv
 are distinct numbers in ``1..N``. After a stored route, ``PRAGMA
 integrity_check`` is ``ok`` and the store holds one lead per assigned or
-unassigned row, no more (a second run of the same file included).
+unassigned row, no more (a second run of the same file included); no
+other command changes that number.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import copy
 import csv
 import enum
 import io
@@ -46,6 +50,7 @@ import re
 import shutil
 import sqlite3
 import sys
+import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -75,8 +80,10 @@ from leadflow.model import (
     YesNoUnknown,
 )
 from leadflow.routing.config import Distribution, Unroutable
-from leadflow.stages.presets import PRESETS
+from leadflow.stages.presets import PRESETS, preset
 from leadflow.validate import COLUMNS, HEADER_ALIASES, SYSTEM_COLUMNS, canonical_column
+
+_EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 #: The longest line an error may print: messages quote at most 200 characters of
 #: any input, so a line this long means an input was quoted whole.
@@ -539,9 +546,8 @@ _WRONG_TYPES: tuple[object, ...] = (
 
 
 def _long_string(draw: st.DrawFn) -> str:
-    return draw(st.sampled_from(["x", "é", "😀", "{", "\n", "a,b"])) * draw(
-        st.integers(1000, 100_000)
-    )
+    unit = draw(st.sampled_from(["x", "é", "😀", "{", "\n", "a,b"]))
+    return unit * draw(st.sampled_from([201, 1001, 5000, 100_000]))
 
 
 def _hostile_value(draw: st.DrawFn, key: object) -> object:
@@ -625,23 +631,45 @@ def _spoil(draw: st.DrawFn, data: dict[str, Any]) -> None:
 
 @attrs.frozen(repr=False)
 class OrgToml:
-    """An org config as TOML bytes, with the source keys and user ids it was drawn with."""
+    """An org config as TOML bytes, with the source keys and user ids it was drawn with.
+
+    ``playbook``: the playbook file the config names (``playbook = "pb.toml"``),
+    written beside it; ``None`` when the config names a preset.
+    """
 
     data: bytes
     sources: tuple[str, ...]
     users: tuple[int, ...]
     hostile: bool
+    playbook: bytes | None = None
 
     def __repr__(self) -> str:
+        book = "" if self.playbook is None else f", playbook={_shown_bytes(self.playbook, 4000)}"
         return (
             f"OrgToml(sources={self.sources!r}, users={self.users!r}, hostile={self.hostile},"
-            f" data={_shown_bytes(self.data, 4000)})"
+            f" data={_shown_bytes(self.data, 4000)}{book})"
         )
+
+    def write(self, directory: Path) -> Path:
+        """Write the config (as ``org.toml``) and its playbook file in ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "org.toml"
+        path.write_bytes(self.data)
+        if self.playbook is not None:
+            (directory / PLAYBOOK_FILE).write_bytes(self.playbook)
+        return path
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # how hypothesis shows it
         printer.text(repr(self))
 
 
+#: The name of a config's own playbook file (beside it).
+PLAYBOOK_FILE = "pb.toml"
+#: Playbook files to start from: the examples (one extends a preset).
+_PLAYBOOK_EXAMPLES = tuple(
+    tomllib.loads((_EXAMPLES / "playbooks" / name).read_text(encoding="utf-8"))
+    for name in ("my_pipeline.toml", "investor_custom.toml")
+)
 _TEAM_KEYS = ("west", "east", "north")
 _STATES = ("TX", "OK", "FL", "GA", "NM")
 _PRESETS = tuple(sorted(PRESETS))
@@ -781,30 +809,44 @@ def org_configs(draw: st.DrawFn, hostile: int = 50) -> OrgToml:
         )
         sources.insert(0, "web")
     users = tuple(u["id"] for u in data["users"])
+    playbook: dict[str, Any] | None = None
+    if _sometimes(draw, 15):  # a playbook file of its own, beside the config
+        data["organization"]["playbook"] = PLAYBOOK_FILE
+        playbook = copy.deepcopy(draw(st.sampled_from(_PLAYBOOK_EXAMPLES)))
     spoilt = _sometimes(draw, hostile)
     if spoilt:
         for _ in range(draw(st.integers(1, 3))):
-            _spoil(draw, data)
-    text = toml_document(data).encode("utf-8", errors="surrogatepass")
-    if spoilt and _sometimes(draw, 10):  # broken TOML or bytes
-        at = draw(st.integers(0, len(text)))
-        text = text[:at] + draw(st.sampled_from([b"", b"\xff\xfe", b"[[", b'"', b"= =", b"\x00"]))
-    return OrgToml(text, tuple(sources), users, spoilt)
+            if playbook is not None and _sometimes(draw, 50):
+                _spoil(draw, playbook)
+            else:
+                _spoil(draw, data)
+    text = _spoilt_bytes(draw, toml_document(data), spoilt)
+    book = None if playbook is None else _spoilt_bytes(draw, toml_document(playbook), spoilt)
+    return OrgToml(text, tuple(sources), users, spoilt, book)
+
+
+def _spoilt_bytes(draw: st.DrawFn, text: str, spoilt: bool) -> bytes:
+    """``text`` as UTF-8; now and then, when ``spoilt``, cut or broken (bad TOML, bad bytes)."""
+    data = text.encode("utf-8", errors="surrogatepass")
+    if spoilt and _sometimes(draw, 10):
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.sampled_from([b"", b"\xff\xfe", b"[[", b'"', b"= =", b"\x00"]))
+    return data
 
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
+#: What a TOML basic string must escape: quotes, backslashes, control characters.
+_TOML_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
 def _toml_string(text: str) -> str:
-    out = ['"']
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char < " " or char == "\x7f":
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return "".join(out) + '"'
+    def escape(found: re.Match[str]) -> str:
+        char = found[0]
+        return "\\" + char if char in '"\\' else f"\\u{ord(char):04X}"
+
+    return '"' + _TOML_ESCAPE.sub(escape, text) + '"'
 
 
 def _toml_key(key: object) -> str:
@@ -877,12 +919,14 @@ def toml_document(data: Mapping[str, Any]) -> str:
 UserRef = tuple[str, object]
 
 
-def _user_refs() -> st.SearchStrategy[UserRef]:
-    return st.one_of(
-        st.tuples(st.just("user"), st.integers(0, 9)),
-        st.tuples(st.just("int"), st.sampled_from(_HUGE_INTS) | st.integers(-5, 20_000)),
-        st.tuples(st.just("text"), _arg_text()),
-    )
+@st.composite
+def _user_refs(draw: st.DrawFn) -> UserRef:
+    pick = draw(st.integers(0, 9))
+    if pick < 7:
+        return ("user", draw(st.integers(0, 9)))
+    if pick < 9:
+        return ("int", draw(st.sampled_from(_HUGE_INTS) | st.integers(-5, 20_000)))
+    return ("text", draw(_arg_text()))
 
 
 def _arg_text() -> st.SearchStrategy[str]:
@@ -985,22 +1029,41 @@ def route_cases(hostile: int = 10) -> st.SearchStrategy[RouteCase]:
 LeadRef = tuple[Any, ...]
 
 
-def _lead_refs() -> st.SearchStrategy[LeadRef]:
-    return st.one_of(
-        st.tuples(st.just("lead"), st.integers(0, 50)),
-        st.tuples(st.just("prefix"), st.integers(0, 50), st.integers(0, 36)),
-        st.tuples(st.just("text"), _arg_text()),
-    )
+@st.composite
+def _lead_refs(draw: st.DrawFn) -> LeadRef:
+    pick = draw(st.integers(0, 19))
+    if pick < 14:
+        return ("lead", draw(st.integers(0, 50)))
+    if pick < 17:
+        return ("prefix", draw(st.integers(0, 50)), draw(st.integers(0, 36)))
+    return ("text", draw(_arg_text()))
 
 
 def _command(draw: st.DrawFn) -> list[object]:
-    """One command on a store, with random option values (refs resolved by :func:`_resolve`)."""
-    kind = draw(
-        st.sampled_from(["queue", "pool", "report", "exceptions", "assign", "advance", "ignore"])
-    )
+    """One command on a store, with random option values (refs resolved by :func:`_resolve`).
+
+    Queue, pool, report, exceptions (list, assign, ignore, unignore), assign,
+    advance, a person's work on a lead (log, stage, claim, release, history),
+    and ``init`` with another config or a ``route`` of another file.
+    """
+    kind = draw(st.sampled_from(_COMMANDS))
+    if kind in ("init", "route"):
+        return ["INIT" if kind == "init" else "ROUTE", draw(st.integers(0, 1))]
     json_flag = ["--json"] if draw(st.booleans()) else []
-    now = ["--now", draw(_moments())] if draw(st.booleans()) else []
-    user = ["--user", draw(_user_refs())] if draw(st.integers(0, 4)) else []
+    now = ["--now", draw(_moments())] if _sometimes(draw, 20) else []
+    user = ["--user", draw(_user_refs())] if _sometimes(draw, 90) else []
+    if kind in ("log", "stage", "claim", "release", "history"):
+        lead = draw(_lead_refs())
+        note = ["--note", draw(_notes())] if _sometimes(draw, 30) else []
+        if kind == "log":
+            follow_up = ["--follow-up", draw(_moments())] if _sometimes(draw, 30) else []
+            disposition = draw(st.sampled_from(_DISPOSITIONS) | _arg_text())
+            return ["log", lead, "--disposition", disposition, *follow_up, *note, *user, *now]
+        if kind == "stage":
+            return ["stage", lead, draw(st.sampled_from(_STAGES) | _arg_text()), *note, *user, *now]
+        if kind == "history":
+            return ["history", lead, *json_flag]
+        return [kind, lead, *user, *now, *json_flag]
     if kind in ("queue", "pool"):
         limit = ["--limit", draw(st.sampled_from(_HUGE_INTS) | st.integers(-2, 60))]
         return [kind, *user, *(limit if draw(st.booleans()) else []), *now, *json_flag]
@@ -1025,19 +1088,64 @@ def _command(draw: st.DrawFn) -> list[object]:
     return ["advance", *now, *json_flag]
 
 
+_COMMANDS = (
+    "queue",
+    "pool",
+    "report",
+    "exceptions",
+    "assign",
+    "advance",
+    "ignore",
+    "log",
+    "stage",
+    "claim",
+    "release",
+    "history",
+    "init",
+    "route",
+)
+#: Every preset's disposition keys, and every stage key and label.
+_DISPOSITIONS = tuple(
+    sorted(
+        {d.key for n in PRESETS for d in preset(n).dispositions}
+        | {d["key"] for book in _PLAYBOOK_EXAMPLES for d in book.get("dispositions", [])}
+    )
+)
+_STAGES = tuple(
+    sorted(
+        {x for n in PRESETS for s in preset(n).stages for x in (s.key, s.label)}
+        | {s[x] for book in _PLAYBOOK_EXAMPLES for s in book["stages"] for x in ("key", "label")}
+    )
+)
+
+
+def _notes() -> st.SearchStrategy[str]:
+    odd = ["", " ", "x" * 100_000, "a\x00b", "line one\nline two", "=cmd|' /C calc'!A0", "\udcff"]
+    return st.sampled_from(odd) | st.text(max_size=40)
+
+
 @attrs.frozen
 class CommandCase:
-    """A stored route, then commands with random option values on the store."""
+    """A stored route, then commands with random option values on the store.
+
+    ``configs`` and ``files`` are what an ``init`` or a ``route`` among the
+    commands uses (``("INIT", i)``, ``("ROUTE", i)``).
+    """
 
     route: RouteCase
     commands: tuple[tuple[object, ...], ...]
+    configs: tuple[OrgToml, ...] = ()
+    files: tuple[LeadFile, ...] = ()
 
 
 @st.composite
 def command_cases(draw: st.DrawFn) -> CommandCase:
     route = draw(route_cases(hostile=5))
-    commands = tuple(tuple(_command(draw)) for _ in range(draw(st.integers(1, 4))))
-    return CommandCase(route, commands)
+    commands = tuple(tuple(_command(draw)) for _ in range(draw(st.integers(1, 5))))
+    kinds = [c[0] for c in commands]
+    configs = tuple(draw(org_configs(hostile=20)) for _ in range(min(kinds.count("INIT"), 2)))
+    files = tuple(draw(lead_files()) for _ in range(min(kinds.count("ROUTE"), 2)))
+    return CommandCase(route, commands, configs, files)
 
 
 # =========================================================================== running
@@ -1143,8 +1251,7 @@ def check_config(config: OrgToml, work: Path) -> bool:
 
     Returns whether the store was made.
     """
-    path = work / "org.toml"
-    path.write_bytes(config.data)
+    path = config.write(work)
     checked = invoke(["config", "check", str(path)], check_stdout_lines=True)
     event(f"config: hostile={config.hostile}, check exit {checked.exit_code}")
     assert checked.exit_code in (0, 2), f"config check: exit {checked.exit_code}\n{_tail(checked)}"
@@ -1273,20 +1380,19 @@ def _check_store(db: Path, leads: int) -> None:
 
 def check_dry_route(case: RouteCase, work: Path) -> None:
     """``route --dry-run --config`` of a file: its counts are the file's."""
-    config = work / "org.toml"
-    config.write_bytes(case.config.data)
+    config = case.config.write(work)
     args, out = _route_args(case, work, "dry")
     run = invoke([*args, "--dry-run", "--config", str(config)], check_stdout_lines=True)
     check_route(case, run, out)
 
 
-def check_stored_route(case: RouteCase, work: Path) -> list[str]:
+def check_stored_route(case: RouteCase, work: Path) -> tuple[list[str], int]:
     """``init``, then a stored route, twice: counts, ``integrity_check`` and one lead a row.
 
-    Returns the ids of the leads stored.
+    Returns the ids of the leads stored and their number (``0`` with no store).
     """
     if not check_config(case.config, work):
-        return []
+        return [], 0
     db = work / "leadflow.db"
     stored = 0
     ids: list[str] = []
@@ -1296,23 +1402,69 @@ def check_stored_route(case: RouteCase, work: Path) -> list[str]:
         summary = check_route(case, run, out)
         if summary is not None:
             stored += summary.assigned + summary.unassigned
-            for name, extra in (("assigned", ASSIGNED_COLUMNS), ("exceptions", EXCEPTIONS_COLUMNS)):
-                header, rows = _read_output(out / f"{name}.csv")
-                at = len(header) - len(extra) + extra.index("lead_id")
-                ids += [r[at] for r in rows]
+            ids += _lead_ids(out)
         _check_store(db, stored)
+    return ids, stored
+
+
+def _lead_ids(out: Path) -> list[str]:
+    """The ids of the leads a route made (assigned.csv and exceptions.csv)."""
+    ids = []
+    for name, extra in (("assigned", ASSIGNED_COLUMNS), ("exceptions", EXCEPTIONS_COLUMNS)):
+        header, rows = _read_output(out / f"{name}.csv")
+        at = len(header) - len(extra) + extra.index("lead_id")
+        ids += [r[at] for r in rows]
     return ids
 
 
 def check_commands(case: CommandCase, work: Path) -> None:
-    """Commands with random option values on a store a route filled."""
-    ids = check_stored_route(case.route, work)
-    if not (work / "leadflow.db").exists():
+    """Commands with random option values on a store a route filled.
+
+    Among them ``init`` with another config (the store reconfigured, or the
+    change refused) and routes of other files: no command loses or doubles a
+    lead (the store holds one per routed row), and the store stays intact.
+    """
+    ids, stored = check_stored_route(case.route, work)
+    db = work / "leadflow.db"
+    if not db.exists():
         return
-    for command in case.commands:
-        args = [_resolve(part, case.route.config, ids, work) for part in command]
-        invoke([*args, "--db", str(work / "leadflow.db")])
-    _check_store_ok(work / "leadflow.db")
+    config = case.route.config
+    for step, command in enumerate(case.commands):
+        if command[0] == "INIT":
+            candidate = case.configs[int(str(command[1])) % len(case.configs)]
+            path = candidate.write(work / f"init{step}")
+            run = invoke(["init", "--config", str(path), "--db", str(db)])
+            event(f"init again: exit {run.exit_code}")
+            if run.exit_code == 0:
+                config = candidate
+        elif command[0] == "ROUTE":
+            file = case.files[int(str(command[1])) % len(case.files)]
+            routed = RouteCase(config, file, _PLAIN_ROUTE)
+            args, out = _route_args(routed, work, f"route{step}")
+            run = invoke([*args, "--db", str(db)], check_stdout_lines=True)
+            summary = check_route(routed, run, out)
+            event(f"route again: exit {run.exit_code}")
+            if summary is not None:
+                stored += summary.assigned + summary.unassigned
+                ids += _lead_ids(out)
+        else:
+            args = [_resolve(part, config, ids, work) for part in command]
+            run = invoke([*args, "--db", str(db)])
+            name = " ".join(args[:2]) if args[0] == "exceptions" else args[0]
+            event(f"{name}: exit {run.exit_code}")
+        _check_store(db, stored)
+
+
+_PLAIN_ROUTE = RouteOptions(
+    source=None,
+    beside=None,
+    nested=False,
+    user=None,
+    assign_to=None,
+    now=None,
+    strict=False,
+    as_json=False,
+)
 
 
 def _check_store_ok(db: Path) -> None:
@@ -1376,6 +1528,7 @@ PROPERTIES: Mapping[str, tuple[Callable[[Any, Path], object], st.SearchStrategy[
 
 __all__ = [
     "MAX_LINE",
+    "PLAYBOOK_FILE",
     "PROPERTIES",
     "SAVE_TO",
     "CommandCase",
