@@ -220,3 +220,33 @@ def test_mail_delivery_leaves_automation_jobs_alone(store: Store) -> None:
     assert report.remaining == 0
     assert all(m.kind != AUTOMATION_KIND for m in notifier.sent)
     assert outbox_status(store, kind=AUTOMATION_KIND)["pending"] == 1
+
+
+def test_a_stage_change_made_by_the_sweep_fires_its_journey_and_is_logged_once(
+    store: Store,
+) -> None:
+    from leadflow.events import LeadStageChanged
+    from leadflow.stages import call_log
+
+    on_past_due = Subscription(
+        key="refer_when_past_due",
+        trigger=Trigger.LEAD_STAGE_CHANGED,
+        to_stage="past_due",
+        action=CreateLead(source="referral", assign_to=AssignTo.CONTACT_OWNER),
+    )
+    desk, clock = make_desk(store, playbook=call_log(), subscriptions=[on_past_due])
+    created = desk.create_lead(row(), source="purchased_leads", actor=None)
+    assert created.lead is not None
+    assert created.contact is not None
+    clock.tick(days=2, minutes=1)
+    assert desk.advance().leads == 1
+    lead = desk.get_lead(created.lead.lead_id)
+    assert lead.stage == "past_due"
+    changes = [e for e in desk.history(lead.lead_id) if isinstance(e, LeadStageChanged)]
+    assert [(e.from_stage, e.to_stage) for e in changes] == [("not_scheduled", "past_due")]
+    both = leads_of(store, created.contact.contact_id)
+    assert len(both) == 2  # the journey made its lead, once
+    assert both[1].attributes.source == "referral"
+    assert both[1].assignee_id == lead.assignee_id
+    assert desk.advance().leads == 0
+    assert len(leads_of(store, created.contact.contact_id)) == 2

@@ -1342,14 +1342,17 @@ class LeadDesk:
                 due = uow.due_leads(now, limit=batch)
                 for lead in due:
                     moved = aging.advance(lead, now, self.playbook)
-                    uow.update_lead(
-                        moved.lead, next_change_at=aging.next_change_at(moved.lead, self.playbook)
-                    )
-                    if moved.events:
-                        uow.append_events(self._stamp(moved.events))
-                        events.extend(moved.events)
-                        changed += 1
-                        rerouted += self._after_aging(uow, moved.events, now)
+                    if not moved.events:  # nothing changed: only its next change moves on
+                        uow.update_lead(
+                            moved.lead,
+                            next_change_at=aging.next_change_at(moved.lead, self.playbook),
+                        )
+                        continue
+                    # saved as every command saves: its journeys run after the commit
+                    self._save(uow, lead, moved.lead, moved.events)
+                    events.extend(moved.events)
+                    changed += 1
+                    rerouted += self._after_aging(uow, moved.events, now)
             if len(due) < batch:
                 return AdvanceReport(leads=changed, events=tuple(events), rerouted=rerouted)
 
