@@ -5,7 +5,9 @@ Usage: python benchmarks/fuzz_cli.py [--examples N] [--seed S] [--only NAME,...]
 Runs each property of ``tests/cli_fuzz.py`` for ``--examples`` examples
 (default 2,000 each) with hypothesis, from ``--seed`` (default: a random
 seed, printed, so a run can be repeated), without hypothesis's example
-database. The properties (``--only`` picks some):
+database, in runs of :data:`CHUNK` examples (seeds ``--seed``, ``--seed +
+1``...: hypothesis keeps what it draws, so memory stays flat). The
+properties (``--only`` picks some):
 
 * ``config``: ``config check`` and ``init`` of a hostile config agree;
 * ``dry``: ``route --dry-run --config`` of a hostile file counts each data
@@ -13,13 +15,16 @@ database. The properties (``--only`` picks some):
 * ``stored``: ``init``, then a stored route of the file, twice: the same
   counts, one lead a routed row, ``PRAGMA integrity_check`` ok;
 * ``commands``: ``queue``, ``pool``, ``report``, ``exceptions``, ``assign``,
-  ``advance`` with random option values on that store.
+  ``advance``, ``log``, ``stage``, ``claim``, ``release``, ``history``,
+  ``init`` of another config and routes of other files, with random option
+  values, on that store: no lead lost or doubled, the store intact.
 
 Each command must exit 0, 1 or 2 with no traceback and no unexpected-error
-line. A failure prints hypothesis's shrunk falsifying example and the
-assertion; with ``--save DIR`` the files of that example (``leads.csv``,
-``org.toml``, the store and the output files) are copied to DIR/NAME (the
-property's name), with ``failure.txt`` saying what failed. Exit 1 if any property failed.
+line. A failure prints the seed of its run, hypothesis's shrunk falsifying
+example and the assertion; with ``--save DIR`` the files of that example
+(``leads.csv``, ``org.toml``, the store and the output files) are copied to
+DIR/NAME (the property's name), with ``failure.txt`` saying what failed.
+Exit 1 if any property failed.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import cli_fuzz  # beside the tests it serves
 
+#: Examples run by one hypothesis engine: it keeps what it draws, so a long run is
+#: cut into runs of this many (seeds ``--seed``, ``--seed + 1``...) and memory stays flat.
+CHUNK = 500
+
 
 def run_property(name: str, examples: int, chosen_seed: int, save: Path | None = None) -> bool:
     """Run one property for ``examples`` examples; whether it held."""
@@ -49,23 +58,25 @@ def run_property(name: str, examples: int, chosen_seed: int, save: Path | None =
         with cli_fuzz.workdir() as work:
             check(case, work)
 
-    test = seed(chosen_seed)(
-        settings(
-            max_examples=examples,
-            deadline=None,
-            database=None,
-            derandomize=False,
-            verbosity=Verbosity.normal,
-            suppress_health_check=list(HealthCheck),
-        )(given(strategy)(example))
-    )
     started = time.perf_counter()
-    try:
-        test()
-    except Exception as error:  # an assertion, or several (an ExceptionGroup)
-        print(f"{name}: FAILED after {time.perf_counter() - started:.0f} s")
-        print("".join(traceback.format_exception_only(error)).rstrip()[:4000])
-        return False
+    for chunk, first in enumerate(range(0, examples, CHUNK)):
+        test = seed(chosen_seed + chunk)(
+            settings(
+                max_examples=min(CHUNK, examples - first),
+                deadline=None,
+                database=None,
+                derandomize=False,
+                verbosity=Verbosity.normal,
+                suppress_health_check=list(HealthCheck),
+            )(given(strategy)(example))
+        )
+        try:
+            test()
+        except Exception as error:  # an assertion, or several (an ExceptionGroup)
+            took = time.perf_counter() - started
+            print(f"{name}: FAILED with seed {chosen_seed + chunk} after {took:.0f} s")
+            print("".join(traceback.format_exception_only(error)).rstrip()[:4000])
+            return False
     print(f"{name}: {examples:,} examples held in {time.perf_counter() - started:.0f} s")
     return True
 

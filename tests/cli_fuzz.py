@@ -51,12 +51,14 @@ import shutil
 import sqlite3
 import sys
 import tomllib
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
+from click import _compat as click_compat
 from click.testing import CliRunner, Result
 from hypothesis import event
 from hypothesis import strategies as st
@@ -227,13 +229,37 @@ _GOOD_ROWS = tuple(_good_row(i) for i in range(46))
 
 @attrs.frozen(repr=False)
 class LeadFile:
-    """A lead CSV file as bytes, and the ``--encoding`` to read it with (``None``: the default)."""
+    """A lead CSV file, and the ``--encoding`` to read it with (``None``: the default).
 
-    data: bytes
+    Kept small (hypothesis keeps what it draws): ``text`` is the file's text
+    with each huge cell as a marker (:data:`_HUGE_MARK`: its number and how
+    it is written), ``written`` the encoding it is written in, ``bom`` the
+    bytes before it, ``bad`` the bytes put in it (at a position in
+    millionths of its length). :attr:`data` builds the bytes, every time.
+    """
+
+    text: str
+    written: str
     encoding: str | None
+    bom: bytes = b""
+    bad: tuple[tuple[int, bytes], ...] = ()
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes."""
+        text = _HUGE_MARK.sub(_huge_text, self.text) if "\ue000" in self.text else self.text
+        data = self.bom + text.encode(self.written, errors="replace")
+        for millionths, inserted in self.bad:
+            at = len(data) * millionths // 1_000_000
+            data = data[:at] + inserted + data[at:]
+        return data
 
     def __repr__(self) -> str:
-        return f"LeadFile(data={_shown_bytes(self.data)}, encoding={self.encoding!r})"
+        text = _HUGE_MARK.sub(lambda m: f"<huge cell {m[1]}, {m[2]}>", self.text)
+        return (
+            f"LeadFile(text={text!r}, written={self.written!r}, encoding={self.encoding!r},"
+            f" bom={self.bom!r}, bad={self.bad!r})"
+        )
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # how hypothesis shows it
         printer.text(repr(self))
@@ -308,7 +334,17 @@ def _cell(draw: st.DrawFn, good: str) -> str:
         return _ODD_CELLS[(pick - 450) % len(_ODD_CELLS)]
     if pick < 996:
         return draw(st.text(max_size=30))
-    return _HUGE_CELLS[draw(st.integers(0, len(_HUGE_CELLS) - 1))]
+    return f"\ue000{draw(st.integers(0, len(_HUGE_CELLS) - 1))}\ue001"
+
+
+#: A huge cell in a file's text: ``\ue000`` its number, how it is written (``raw``,
+#: ``quoted`` when it must be, ``always`` quoted), ``\ue001``.
+_HUGE_MARK = re.compile("\ue000([0-9]+)(raw|quoted|always)?\ue001")
+
+
+def _huge_text(found: re.Match[str]) -> str:
+    cell = _HUGE_CELLS[int(found[1])]
+    return cell if found[2] == "raw" else _quote(cell, always=found[2] == "always")
 
 
 def _quote(cell: str, always: bool = False) -> str:
@@ -321,9 +357,16 @@ def _quote(cell: str, always: bool = False) -> str:
 def _line(draw: st.DrawFn, cells: list[str]) -> str:
     """A row as written: quoted as needed, or every cell quoted, or (now and then) raw."""
     how = draw(st.integers(0, 19))
+    way = "raw" if how == 19 else "always" if how == 18 else "quoted"
+    huge = [_HUGE_MARK.fullmatch(cell) is not None for cell in cells]
+    cells = [
+        c.replace("\ue001", way + "\ue001") if h else c for c, h in zip(cells, huge, strict=True)
+    ]
     if how == 19:  # raw: its quotes, commas and line ends are the file's now
         return ",".join(cells)
-    return ",".join(_quote(cell, always=how == 18) for cell in cells)
+    return ",".join(
+        c if h else _quote(c, always=how == 18) for c, h in zip(cells, huge, strict=True)
+    )
 
 
 _ROW_ENDS = st.sampled_from(["\n", "\n", "\r\n", "\r"])
@@ -395,15 +438,13 @@ _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF8 * 2, codecs.BOM_UTF16_LE, codecs.BOM_U
 
 @st.composite
 def lead_files(draw: st.DrawFn) -> LeadFile:
-    """A lead CSV file as bytes and the ``--encoding`` it is read with."""
+    """A lead CSV file (see :class:`LeadFile`) and the ``--encoding`` it is read with."""
     text = draw(_text_file())
     written = draw(st.sampled_from(_ENCODINGS))
-    data = text.encode(written, errors="replace")
-    if _sometimes(draw, 10):
-        data = draw(st.sampled_from(_BOMS)) + data
+    bom = draw(st.sampled_from(_BOMS)) if _sometimes(draw, 10) else b""
+    bad: list[tuple[int, bytes]] = []
     for _ in range(draw(st.integers(1, 4)) if _sometimes(draw, 15) else 0):
-        at = draw(st.integers(0, len(data)))
-        data = data[:at] + draw(st.sampled_from(_BAD_BYTES)) + data[at:]
+        bad.append((draw(st.integers(0, 1_000_000)), draw(st.sampled_from(_BAD_BYTES))))
     pick = draw(st.integers(0, 49))
     if pick < 42:
         encoding = None if written == "utf-8" and draw(st.booleans()) else written
@@ -411,7 +452,7 @@ def lead_files(draw: st.DrawFn) -> LeadFile:
         encoding = draw(st.sampled_from(_ENCODINGS))  # maybe the wrong one
     else:
         encoding = draw(st.sampled_from(_NOT_CODECS))
-    return LeadFile(data, encoding)
+    return LeadFile(text, written, encoding, bom, tuple(bad))
 
 
 def expected_records(data: bytes, encoding: str | None) -> int | None:
@@ -1189,7 +1230,10 @@ def invoke(args: Sequence[str], *, check_stdout_lines: bool = False) -> Run:
     ``check_stdout_lines``, on standard output) longer than :data:`MAX_LINE`.
     """
     runner = CliRunner(env={"LEADFLOW_DEBUG": None, "LEADFLOW_DB": None})
-    result: Result = runner.invoke(cli, list(args), catch_exceptions=True)
+    try:
+        result: Result = runner.invoke(cli, list(args), catch_exceptions=True)
+    finally:
+        _forget_click_streams()
     shown = " ".join(_shorten(a, 80) for a in args)
     command = " ".join(a for a in args[:2] if a.isalpha())
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -1220,6 +1264,22 @@ def invoke(args: Sequence[str], *, check_stdout_lines: bool = False) -> Run:
             f"leadflow {shown}: a line of {len(longest):,} characters: {_shorten(longest, 300)}"
         )
     return run
+
+
+def _forget_click_streams() -> None:
+    """Empty click's caches of text streams, which keep every CliRunner invocation's streams.
+
+    click caches the text wrapper of ``sys.stdout`` (and stdin, stderr) in a
+    WeakKeyDictionary whose value refers to its key, so the streams of each
+    invocation (and their output) stay in memory: thousands of examples in
+    one process would grow by gigabytes. A command run from a shell is one
+    process: this is the in-process runner's cost, not leadflow's.
+    """
+    for name in ("_default_text_stdin", "_default_text_stdout", "_default_text_stderr"):
+        func = getattr(click_compat, name, None)
+        for cell in getattr(func, "__closure__", None) or ():
+            if isinstance(cell.cell_contents, weakref.WeakKeyDictionary):
+                cell.cell_contents.clear()
 
 
 def _text(data: bytes) -> str:
@@ -1310,7 +1370,7 @@ def check_route(case: RouteCase, run: Run, out: Path) -> Summary | None:
         event(f"route: refused: {_first_error(run)}")
         assert run.exit_code != 0, f"route exit 0 without a summary\n{_tail(run)}"
         return None
-    expected = expected_records(case.file.data, case.file.encoding)
+    expected = expected_records(case.file.data, case.file.encoding)  # built again: not kept
     s = summary
     size = "5+" if s.rows >= 5 else str(s.rows)
     event(f"route: {size} rows, {s.assigned > 0=}, {s.rejected > 0=}, {s.duplicates > 0=}")
