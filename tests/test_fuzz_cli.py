@@ -18,6 +18,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import tomllib
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -95,7 +97,28 @@ def test_commands_with_any_option_values_on_a_store_exit_0_1_or_2(case: CommandC
 
 
 def test_every_property_is_run_here_and_by_the_benchmark() -> None:
-    assert set(cli_fuzz.PROPERTIES) == {"config", "dry", "stored", "commands"}
+    checks = {check for check, _ in cli_fuzz.PROPERTIES.values()}
+    assert checks == {check_config, check_dry_route, check_stored_route, check_commands}
+
+
+def test_a_huge_cell_is_built_into_the_bytes_as_its_row_writes_it() -> None:
+    cell = cli_fuzz._HUGE_CELLS[2]  # quotes: doubled inside a quoted cell
+    text = "first_name,email\n\ue0002quoted\ue001,a@b.co\n\ue0002raw\ue001,b@c.co\n"
+    data = LeadFile(text, "utf-8", None).data
+    quoted = '"' + cell.replace('"', '""') + '"'
+    assert data == f"first_name,email\n{quoted},a@b.co\n{cell},b@c.co\n".encode()
+    assert "<huge cell 2, quoted>" in repr(LeadFile(text, "utf-8", None))
+
+
+def test_toml_documents_read_back_as_the_data_written() -> None:
+    data = {
+        "organization": {"name": 'a "quoted"\\ name\x00\x7f\n', "routing_cap": 2**70},
+        "users": [{"id": -1, "teams": ["a", {"odd key!": True}]}, {"id": 2.5}],
+        "policies": [{"key": "p", "members": [{"user": 1}, {"user": 2, "filters": {}}]}],
+        "sources": [[1, "a"], {"key": "s"}],
+        "unknown key": date(2026, 3, 10),
+    }
+    assert tomllib.loads(cli_fuzz.toml_document(data)) == data
 
 
 @pytest.mark.parametrize(
