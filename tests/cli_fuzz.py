@@ -426,11 +426,24 @@ _ENCODINGS = (
     "iso2022_jp",
     "gb18030",
     "utf-7",
+)
+#: ``--encoding`` values that are no text codec (or no codec at all).
+_NOT_CODECS = (
+    "nope",
+    "utf-9",
+    "base64",
+    "rot13",
+    "hex",
+    "zlib",
+    "",
+    " utf-8",
+    "utf-8\x00",
+    "idna",
     "unicode_escape",
     "raw_unicode_escape",
 )
-#: ``--encoding`` values that are no text codec (or no codec at all).
-_NOT_CODECS = ("nope", "utf-9", "base64", "rot13", "hex", "zlib", "", " utf-8", "utf-8\x00", "idna")
+#: Codecs leadflow refuses to read a file with (see ``leadflow.io.csvfiles``).
+_REFUSED_CODECS = ("idna", "punycode", "unicode-escape", "raw-unicode-escape")
 #: Bytes that are not valid UTF-8 (or not valid in most encodings).
 _BAD_BYTES = (b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x80\x81", b"\xf0\x9f", b"\x00", b"\xfe\xff")
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF8 * 2, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -470,7 +483,7 @@ def expected_records(data: bytes, encoding: str | None) -> int | None:
         info = codecs.lookup(encoding or "utf-8")
     except (LookupError, ValueError):  # ValueError: a NUL in the name
         return None
-    if not getattr(info, "_is_text_encoding", True):
+    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
         return None
     try:
         text = data.decode(info.name, errors="replace")

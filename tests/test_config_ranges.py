@@ -480,3 +480,14 @@ def test_a_long_team_reference_or_source_option_is_quoted_cut(tmp_path: Path) ->
     assert result.exit_code == 2
     assert "lead source 'sss" in result.output
     assert all(len(line) < 500 for line in result.output.splitlines())
+
+
+@pytest.mark.parametrize("table", ["policies", "sources"])
+def test_a_long_policy_or_source_key_is_quoted_cut_everywhere(tmp_path: Path, table: str) -> None:
+    old = "west_weighted" if table == "policies" else "purchased_leads"
+    path = tmp_path / "org.toml"
+    path.write_text(text().replace(f'key = "{old}"', f'key = "{"x" * 1000}"', 1))
+    result = run("config", "check", path)
+    assert result.exit_code == 2
+    assert "is not a system key" in result.output
+    assert all(len(line) < 700 for line in result.output.splitlines()), result.output

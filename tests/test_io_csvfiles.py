@@ -243,8 +243,26 @@ def test_an_over_long_header_is_one_short_problem() -> None:
         read(b"First Name," * (LIMIT // 5) + b"Email\nAnn,a@x.com\n", name="leads.csv")
     message = str(info.value)
     assert message == (
-        f"leads.csv: the header cannot be used: the header {too_long(11 * (LIMIT // 5) + 6)}"
+        f"leads.csv: the header cannot be used: the header is longer than {LIMIT:,} characters"
     )
+
+
+def test_an_endless_header_is_refused_without_reading_on() -> None:
+    class Endless(io.RawIOBase):
+        read_bytes = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+            buffer[:] = b"x" * len(buffer)
+            self.read_bytes += len(buffer)
+            assert self.read_bytes < 10 * LIMIT, "read on past the limit"
+            return len(buffer)
+
+    stream = Endless()
+    with pytest.raises(BadHeader, match="the header is longer than"):
+        read_leads(io.BufferedReader(stream), name="zero")
 
 
 def test_a_long_unknown_column_name_is_quoted_shortened() -> None:
@@ -473,9 +491,20 @@ def test_an_unknown_encoding_is_a_leadflow_error_naming_it() -> None:
     assert len(str(info.value)) < 300
 
 
-def test_a_codec_that_fails_is_a_leadflow_error_or_a_last_problem_row() -> None:
-    with pytest.raises(BadEncoding, match="cannot be decoded as idna"):
-        read(HEADER, encoding="idna")
+@pytest.mark.parametrize("encoding", ["unicode_escape", "raw_unicode_escape"])
+def test_pythons_escape_codecs_are_refused(encoding: str) -> None:
+    with pytest.raises(BadEncoding, match="is Python's escape codec, not the encoding of a file"):
+        read(HEADER + b"\\,Lee,a@x.com,1\n", encoding=encoding)
+
+
+@pytest.mark.parametrize("encoding", ["idna", "punycode"])
+def test_a_codec_that_cannot_skip_a_bad_byte_is_refused_before_reading(encoding: str) -> None:
+    with pytest.raises(BadEncoding) as info:
+        read(HEADER, encoding=encoding)
+    assert str(info.value) == (
+        f"{encoding!r} cannot read a lead file: it stops at the first byte it cannot decode; "
+        "give a codec such as utf-8, cp1252 or latin-1"
+    )
 
 
 def test_bad_bytes_far_into_a_clean_file_are_still_found() -> None:

@@ -80,11 +80,13 @@ class Subscription:
         if not KEY_PATTERN.fullmatch(self.key):
             problems.append(f"subscription key {clip(self.key)!r} is not a system key: {KEY_RULE}")
         if self.to_stage is not None and self.trigger is not Trigger.LEAD_STAGE_CHANGED:
-            problems.append(f"subscription {self.key!r}: to_stage needs the stage-changed trigger")
+            problems.append(
+                f"subscription {clip(self.key)!r}: to_stage needs the stage-changed trigger"
+            )
         action = self.action
         if (action.assign_to is AssignTo.JOURNEY_USER) != (action.journey_user is not None):
             problems.append(
-                f"subscription {self.key!r}: journey_user goes with assign_to = journey_user"
+                f"subscription {clip(self.key)!r}: journey_user goes with assign_to = journey_user"
             )
         if problems:
             raise ConfigError(problems)

@@ -40,6 +40,7 @@ from leadflow.errors import (
     NotFound,
     PermissionDenied,
     ValidationError,
+    clip,
     show_value,
 )
 from leadflow.events import (
@@ -450,17 +451,17 @@ class LeadDesk:
         problems = []
         for subscription in subscriptions:
             if subscription.key in by_key:
-                problems.append(f"subscription {subscription.key!r} is registered twice")
+                problems.append(f"subscription {clip(subscription.key)!r} is registered twice")
             by_key[subscription.key] = subscription
             action = subscription.action
             if action.source not in self.directory.sources:
                 problems.append(
-                    f"subscription {subscription.key!r}: lead source {action.source!r}"
+                    f"subscription {clip(subscription.key)!r}: lead source {clip(action.source)!r}"
                     " is not configured"
                 )
             if action.journey_user is not None and action.journey_user not in self.directory.users:
                 problems.append(
-                    f"subscription {subscription.key!r}: journey user {action.journey_user}"
+                    f"subscription {clip(subscription.key)!r}: journey user {action.journey_user}"
                     " does not exist"
                 )
         if problems:
@@ -1572,8 +1573,8 @@ def _orphans(
         for key in sorted(removed_sources):
             if by_source.get(key):
                 problems.append(
-                    f"source {key!r} is removed but {by_source[key]} stored lead(s) came from it:"
-                    " keep the source (a source key is permanent)"
+                    f"source {clip(key)!r} is removed but {by_source[key]} stored lead(s) came"
+                    " from it: keep the source (a source key is permanent)"
                 )
     users = {u.user_id for u in config.users}
     removed_users = sorted(u.user_id for u in current.users if u.user_id not in users)

@@ -135,7 +135,10 @@ _ERRORS = "leadflow.csvfiles"
 #: codec that makes none itself), and its rows need not be searched for one.
 _decode_errors = [0]
 #: Codecs that may decode good bytes to lone surrogates.
-_SURROGATE_CODECS = frozenset({"utf-7", "unicode-escape", "raw-unicode-escape"})
+_SURROGATE_CODECS = frozenset({"utf-7"})
+#: Python's own escape codecs: they read Python string literals, not files (and warn on
+#: a backslash before most characters).
+_ESCAPE_CODECS = frozenset({"unicode-escape", "raw-unicode-escape"})
 
 
 def _codec_errors(exc: UnicodeError) -> tuple[str, int]:
@@ -293,11 +296,14 @@ class _Gate:
     cell: a record that has a problem, whose problem is :attr:`too_long`.
     """
 
-    __slots__ = ("fresh", "limit", "lines", "too_long")
+    __slots__ = ("fresh", "header", "limit", "lines", "too_long")
 
     def __init__(self, readline: Callable[[int], str], limit: int) -> None:
         self.limit = limit
         self.fresh = True
+        #: While the header is read, an over-long record is not read to its end: the file
+        #: cannot be used, and an endless stream (``/dev/zero``) has no end.
+        self.header = True
         #: The length of the last record that was too long; 0 once it is reported.
         self.too_long = 0
         self.lines = self._lines(readline, limit)
@@ -318,6 +324,10 @@ class _Gate:
                 continue
             # too long: a record begun by this line, or a quoted cell of earlier lines
             started = self.fresh
+            if self.header:
+                self.too_long = used + len(line)
+                yield "\x00" if started else '\x00"'
+                return
             state, ended = _scan(line, _CELL_START if started else _QUOTED)
             length = used + len(line)
             while not ended:
@@ -404,9 +414,10 @@ class LeadFile:
             for cells in self._reader:
                 gate.fresh = True
                 if gate.too_long:
-                    problem = f"the header {_too_long(gate.too_long, gate.limit)}"
+                    problem = f"the header is longer than {gate.limit:,} characters"
                     raise BadHeader(self.name, [problem])
                 if "".join(cells).strip():
+                    gate.header = False
                     return cells
         except csv.Error as exc:
             problem = f"the header cannot be read as CSV: {_csv_error(exc)}"
@@ -655,12 +666,26 @@ def _undecodable(cells: Sequence[str], header: Sequence[str]) -> str:
 def _codec(encoding: str) -> tuple[str, str]:
     """The codec name to decode with, and how to name the encoding in messages."""
     try:
-        name = codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise BadEncoding(
             f"unknown encoding {clip(encoding)!r}: give a Python codec name such as utf-8, "
             "cp1252 or latin-1"
         ) from None
+    if info.name in _ESCAPE_CODECS:
+        raise BadEncoding(
+            f"{encoding!r} is Python's escape codec, not the encoding of a file: give a codec "
+            "such as utf-8, cp1252 or latin-1"
+        )
+    if getattr(info, "_is_text_encoding", True):  # else read_leads says it is no text encoding
+        try:  # a codec that can only fail on a bad byte (idna, punycode) cannot read a file
+            codecs.getincrementaldecoder(info.name)(_ERRORS).decode(b"", final=False)
+        except UnicodeError:
+            raise BadEncoding(
+                f"{clip(encoding)!r} cannot read a lead file: it stops at the first byte it "
+                "cannot decode; give a codec such as utf-8, cp1252 or latin-1"
+            ) from None
+    name = info.name
     return name, "UTF-8" if name in ("utf-8", "utf-8-sig") else encoding
 
 
@@ -687,7 +712,7 @@ def read_leads(
     try:
         text = io.TextIOWrapper(stream, encoding=codec, errors=_ERRORS, newline="")
     except LookupError:  # a codec, but not a text one (base64, zlib...)
-        raise BadEncoding(f"{encoding!r} is not a text encoding") from None
+        raise BadEncoding(f"{clip(encoding)!r} is not a text encoding") from None
     return LeadFile(text, name=name, encoding=codec, label=label, ignore_unknown=ignore_unknown)
 
 

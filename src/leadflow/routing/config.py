@@ -191,7 +191,7 @@ class RoutingPolicy:
     def __attrs_post_init__(self) -> None:
         problems = self.problems()
         if problems:
-            raise ConfigError([f"policy {self.key!r}: {p}" for p in problems])
+            raise ConfigError([f"policy {clip(self.key)!r}: {p}" for p in problems])
 
     def problems(self) -> list[str]:
         problems = _check_key("policy", self.key)
@@ -242,7 +242,7 @@ class LeadSource:
     def __attrs_post_init__(self) -> None:
         problems = self.problems()
         if problems:
-            raise ConfigError([f"source {self.key!r}: {p}" for p in problems])
+            raise ConfigError([f"source {clip(self.key)!r}: {p}" for p in problems])
 
     def problems(self) -> list[str]:
         problems = _check_key("source", self.key)
@@ -263,6 +263,6 @@ def duplicate_keys(kind: str, keys: Iterable[str]) -> list[str]:
     problems: list[str] = []
     for key in keys:
         if key in seen:
-            problems.append(f"{kind} {key!r} is defined twice")
+            problems.append(f"{kind} {clip(key)!r} is defined twice")
         seen.add(key)
     return problems

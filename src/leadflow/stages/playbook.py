@@ -205,7 +205,7 @@ class Playbook:
     def __attrs_post_init__(self) -> None:
         problems = _problems(self)
         if problems:
-            raise ConfigError([f"playbook {self.key!r}: {p}" for p in problems])
+            raise ConfigError([f"playbook {clip(self.key)!r}: {p}" for p in problems])
         object.__setattr__(self, "_stages", {s.key: s for s in self.stages})
         object.__setattr__(self, "_dispositions", {d.key: d for d in self.dispositions})
 
@@ -319,9 +319,9 @@ def _problems(book: Playbook) -> list[str]:
         return [*problems, "has no stages"]
     stages: Mapping[str, Stage] = {s.key: s for s in book.stages}
     for key in _duplicates(s.key for s in book.stages):
-        problems.append(f"stage {key!r} is defined twice")
+        problems.append(f"stage {clip(key)!r} is defined twice")
     for key in _duplicates(d.key for d in book.dispositions):
-        problems.append(f"disposition {key!r} is defined twice")
+        problems.append(f"disposition {clip(key)!r} is defined twice")
     orders = [s.order for s in book.stages]
     if orders != sorted(orders):
         problems.append("stages must be listed in order (by their 'order')")
@@ -333,7 +333,7 @@ def _problems(book: Playbook) -> list[str]:
         problems.append("has no enabled stage")
 
     for stage in book.stages:
-        where = f"stage {stage.key!r}"
+        where = f"stage {clip(stage.key)!r}"
         if not KEY_PATTERN.fullmatch(stage.key):
             problems.append(f"{where}: key is not a system key: {KEY_RULE}")
         if not stage.label.strip():
@@ -356,28 +356,28 @@ def _problems(book: Playbook) -> list[str]:
         if effect.release_after is not None and effect.release_after <= timedelta(0):
             problems.append(f"{where}: release_after must be positive")
         for key in _duplicates(o.key for o in stage.outcomes):
-            problems.append(f"{where}: outcome {key!r} is defined twice")
+            problems.append(f"{where}: outcome {clip(key)!r} is defined twice")
         if stage.reopen_permission is not None and not stage.terminal:
             problems.append(f"{where}: only a terminal stage has a reopen permission")
         problems.extend(f"{where}: {p}" for g in stage.guards for p in g.problems())
 
     for disposition in book.dispositions:
-        where = f"disposition {disposition.key!r}"
+        where = f"disposition {clip(disposition.key)!r}"
         if not KEY_PATTERN.fullmatch(disposition.key):
             problems.append(f"{where}: key is not a system key: {KEY_RULE}")
         target = disposition.to_stage
         if target is not None:
             if target not in stages:
-                problems.append(f"{where}: moves to stage {target!r}, which does not exist")
+                problems.append(f"{where}: moves to stage {clip(target)!r}, which does not exist")
             elif disposition.enabled and not stages[target].enabled:
-                problems.append(f"{where}: moves to stage {target!r}, which is disabled")
+                problems.append(f"{where}: moves to stage {clip(target)!r}, which is disabled")
             elif stages[target].system_only:
                 problems.append(
-                    f"{where}: moves to stage {target!r}, which only the playbook's rules set"
+                    f"{where}: moves to stage {clip(target)!r}, which only the playbook's rules set"
                 )
             elif stages[target].outcomes:
                 problems.append(
-                    f"{where}: moves to stage {target!r}, which needs an outcome; "
+                    f"{where}: moves to stage {clip(target)!r}, which needs an outcome; "
                     "set that stage explicitly"
                 )
         if disposition.snooze is not None and disposition.snooze <= timedelta(0):
@@ -388,13 +388,13 @@ def _problems(book: Playbook) -> list[str]:
         where = f"aging rule {index + 1} ({type(aging).__name__})"
         for key in aging.stage_keys():
             if key not in stages:
-                problems.append(f"{where}: stage {key!r} does not exist")
+                problems.append(f"{where}: stage {clip(key)!r} does not exist")
         after = getattr(aging, "after", None)
         if after is not None and after <= timedelta(0):
             problems.append(f"{where}: 'after' must be positive")
     for key in book.pool_stages:
         if key not in stages:
-            problems.append(f"pool stage {key!r} does not exist")
+            problems.append(f"pool stage {clip(key)!r} does not exist")
     if book.speed_to_lead is not None and book.speed_to_lead <= timedelta(0):
         problems.append("speed_to_lead must be positive")
 
