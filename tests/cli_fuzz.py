@@ -84,6 +84,7 @@ from leadflow.model import (
 from leadflow.routing.config import Distribution, Unroutable
 from leadflow.stages.presets import PRESETS, preset
 from leadflow.validate import COLUMNS, HEADER_ALIASES, SYSTEM_COLUMNS, canonical_column
+from route_summary import Summary, summary_of
 
 _EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -97,12 +98,6 @@ SAVE_TO: list[Path | None] = [None]
 
 #: The files a route writes, without ``.csv``.
 _OUTPUTS = ("assigned", "exceptions", "rejected", "duplicates")
-
-_SUMMARY = re.compile(
-    r"^(?:dry run: )?(\d+) rows read = (\d+) assigned \+ (\d+) unassigned"
-    r" \+ (\d+) rejected \+ (\d+) duplicates$",
-    re.MULTILINE,
-)
 
 
 # =========================================================================== lead files
@@ -1339,15 +1334,6 @@ def check_config(config: OrgToml, work: Path) -> bool:
     return made.exit_code == 0
 
 
-@attrs.frozen
-class Summary:
-    rows: int
-    assigned: int
-    unassigned: int
-    rejected: int
-    duplicates: int
-
-
 def _route_args(case: RouteCase, work: Path, name: str) -> tuple[list[str], Path]:
     """The arguments of a route of ``case`` (its file written in ``work``) and its ``--out``."""
     o = case.options
@@ -1432,8 +1418,7 @@ def _summary(run: Run, as_json: bool) -> Summary | None:
         return Summary(
             data["rows"], data["assigned"], data["unassigned"], data["rejected"], data["duplicates"]
         )
-    found = _SUMMARY.search(run.stdout)
-    return None if found is None else Summary(*map(int, found.groups()))
+    return summary_of(run.stdout)
 
 
 def _read_output(path: Path) -> tuple[list[str], list[list[str]]]:

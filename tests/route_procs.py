@@ -16,7 +16,6 @@ row (``i % 50 == 7``) has neither email nor phone and is rejected.
 from __future__ import annotations
 
 import csv
-import re
 import signal
 import sqlite3
 import subprocess
@@ -27,11 +26,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import attrs
-
 from leadflow.events import LeadAssigned, LeadCreated
 from leadflow.model import Lead
 from leadflow.storage.sqlite import SQLiteStore
+from route_summary import Summary, summary_of
 
 SOURCE = "purchased_leads"
 
@@ -152,26 +150,6 @@ def init_store(tmp: Path) -> Path:
     return db
 
 
-@attrs.frozen
-class Summary:
-    """The counts ``leadflow route`` printed."""
-
-    rows: int
-    assigned: int
-    unassigned: int
-    rejected: int
-    duplicates: int
-
-    @property
-    def accounted(self) -> bool:
-        return self.rows == self.assigned + self.unassigned + self.rejected + self.duplicates
-
-
-_SUMMARY = re.compile(
-    r"(\d+) rows read = (\d+) assigned \+ (\d+) unassigned \+ (\d+) rejected \+ (\d+) duplicates"
-)
-
-
 def start_route(db: Path, leads: Path, out: Path) -> subprocess.Popen[bytes]:
     """``leadflow route LEADS --source SOURCE --db DB --out OUT -q``, started."""
     command = [*leadflow(), "route", str(leads), "--source", SOURCE]
@@ -190,9 +168,9 @@ def finish_route(proc: subprocess.Popen[bytes]) -> Summary:
     text, errors = out.decode(), err.decode()
     assert proc.returncode == 0, errors
     assert "Traceback" not in text + errors
-    found = _SUMMARY.match(text)
-    assert found is not None, text
-    return Summary(*map(int, found.groups()))
+    summary = summary_of(text)
+    assert summary is not None, text
+    return summary
 
 
 def stored_count(watcher: sqlite3.Connection) -> int | None:

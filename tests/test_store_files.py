@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -61,6 +62,16 @@ def pragma(store: SQLiteStore) -> int:
     with store.unit_of_work() as uow:
         value: int = uow._execute("PRAGMA synchronous").fetchone()[0]
     return value
+
+
+def desk_pragma(db: Path, **options: Any) -> int:
+    """``PRAGMA synchronous`` on the store of a desk opened on ``db`` with ``options``."""
+    desk = open_desk(db, **options)
+    try:
+        assert isinstance(desk.store, SQLiteStore)
+        return pragma(desk.store)
+    finally:
+        desk.store.close()
 
 
 def saved(db: Path) -> list[tuple[object, ...]]:
@@ -295,19 +306,9 @@ def test_a_bad_setting_saved_in_the_file_is_a_config_error(tmp_path: Path) -> No
 def test_open_desk_takes_a_setting_for_its_own_connections(tmp_path: Path) -> None:
     db = tmp_path / "leads.db"
     init_store(db, load_org_config(ORG))
-    desk = open_desk(db, synchronous="full")
-    try:
-        assert isinstance(desk.store, SQLiteStore)
-        assert pragma(desk.store) == 2
-    finally:
-        desk.store.close()
+    assert desk_pragma(db, synchronous="full") == 2
     assert saved(db) == []
-    desk = open_desk(db)
-    try:
-        assert isinstance(desk.store, SQLiteStore)
-        assert pragma(desk.store) == 1
-    finally:
-        desk.store.close()
+    assert desk_pragma(db) == 1
     with pytest.raises(ConfigError, match=r"^synchronous = 'safe'"):
         open_desk(db, synchronous="safe")
 
@@ -321,12 +322,7 @@ def test_init_store_saves_the_setting_and_reports_a_change(tmp_path: Path) -> No
     assert saved(db) == [("synchronous", "full")]
     assert init_store(db, org, synchronous="full").changes == ()
     assert init_store(db, org, synchronous="normal").changes == ("synchronous: full -> normal",)
-    desk = open_desk(db)
-    try:
-        assert isinstance(desk.store, SQLiteStore)
-        assert pragma(desk.store) == 1
-    finally:
-        desk.store.close()
+    assert desk_pragma(db) == 1
 
 
 def test_leadflow_init_synchronous_saves_the_setting_every_command_then_uses(
@@ -338,12 +334,7 @@ def test_leadflow_init_synchronous_saves_the_setting_every_command_then_uses(
     result = runner.invoke(cli, [*args, "--synchronous", "FULL"])
     assert result.exit_code == 0, result.output
     assert saved(db) == [("synchronous", "full")]
-    desk = open_desk(db)
-    try:
-        assert isinstance(desk.store, SQLiteStore)
-        assert pragma(desk.store) == 2
-    finally:
-        desk.store.close()
+    assert desk_pragma(db) == 2
     result = runner.invoke(cli, [*args, "--synchronous", "normal"])
     assert result.exit_code == 0, result.output
     assert "synchronous: full -> normal" in result.output

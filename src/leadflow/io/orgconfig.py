@@ -74,7 +74,7 @@ from leadflow.io._toml import structure_bool as _structure_bool
 from leadflow.io._toml import structure_int as _structure_int
 from leadflow.io._toml import structure_str as _structure_str
 from leadflow.io._toml import unknown_key as _unknown_key
-from leadflow.io.playbooks import load_playbook
+from leadflow.io.playbooks import load_playbook, nothing_at
 from leadflow.limits import (
     RING_SIZES,
     ROUTING_CAPS,
@@ -431,7 +431,7 @@ class _Loader:
             )
             return None
         path = self.base_dir / written
-        if _no_file_at(path):
+        if nothing_at(path):
             self.problems.append(
                 (
                     "organization.playbook",
@@ -452,18 +452,6 @@ class _Loader:
 #: The longest ``organization.playbook`` read as a path: a message quotes at most 200
 #: characters of any input.
 _LONGEST_PLAYBOOK_PATH = 200
-
-
-def _no_file_at(path: Path) -> bool:
-    """Whether nothing is at ``path``; a path that cannot be looked at is not "nothing"
-    (reading it says why: no permission, a NUL character in the name)."""
-    try:
-        os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return True
-    except (OSError, ValueError):
-        return False
-    return False
 
 
 def _same(value: T) -> T:

@@ -82,6 +82,7 @@ from leadflow.stages.presets import PRESETS, preset
 __all__ = [
     "MAX_PLAYBOOK_BYTES",
     "load_playbook",
+    "nothing_at",
     "playbook_from_dict",
     "playbook_from_toml",
     "playbook_to_dict",
@@ -153,7 +154,7 @@ def load_playbook(source: str | os.PathLike[str]) -> Playbook:
     if isinstance(source, str) and source in PRESETS:
         return preset(source)
     path = Path(source)
-    if _missing(path):
+    if nothing_at(path):
         raise ConfigError(f"{path}: no such file, and not a preset (presets: {', '.join(PRESETS)})")
     return _load_file(path, chain=())
 
@@ -230,8 +231,9 @@ def _load_file(path: Path, *, chain: tuple[Path, ...]) -> Playbook:
         ) from None
 
 
-def _missing(path: Path) -> bool:
-    """Whether nothing is at ``path`` (a path that cannot be looked at is not missing)."""
+def nothing_at(path: Path) -> bool:
+    """Whether nothing is at ``path`` (a path that cannot be looked at is not missing:
+    reading it says why, no permission or a NUL character in the name)."""
     try:
         os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -380,7 +382,7 @@ def _base(extends: str, *, origin: str, chain: tuple[Path, ...]) -> Playbook:
     if extends in PRESETS:
         return preset(extends)
     path = Path(origin).parent / extends
-    if _missing(path):
+    if nothing_at(path):
         # The path is not shown when it holds a long value (which a file's problems hide).
         where = f" (no file at {path})" if len(extends) <= _QUOTE_LIMIT else ""
         raise ConfigError(

@@ -1053,12 +1053,8 @@ class SQLiteStore:
         return connection
 
     def _pragma(self, connection: sqlite3.Connection, pragma: str) -> None:
-        try:
+        with self._database_errors("open"):
             connection.execute(pragma)
-        except sqlite3.Error as exc:
-            if _is_locked(exc):
-                raise self._locked() from exc
-            raise ConfigError(f"cannot open the leadflow database {self.path!r}: {exc}") from exc
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -1072,17 +1068,16 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the leadflow database {self.path!r}: {exc}") from exc
         try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute(f"PRAGMA synchronous = {self._synchronous.name}")
-            for pragma in _TUNING:
-                connection.execute(pragma)
-            connection.execute(f"PRAGMA cache_size = {-1024 * int(self.cache_mb)}")
-            connection.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as exc:
+            with self._database_errors("open"):
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute(f"PRAGMA synchronous = {self._synchronous.name}")
+                for pragma in _TUNING:
+                    connection.execute(pragma)
+                connection.execute(f"PRAGMA cache_size = {-1024 * int(self.cache_mb)}")
+                connection.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
             connection.close()
-            if _is_locked(exc):
-                raise self._locked() from exc
-            raise ConfigError(f"cannot open the leadflow database {self.path!r}: {exc}") from exc
+            raise
         with self._lock:
             if self._closed:
                 connection.close()
@@ -1099,6 +1094,17 @@ class SQLiteStore:
             self._connections = alive
         return connection
 
+    @contextlib.contextmanager
+    def _database_errors(self, doing: str) -> Iterator[None]:
+        """SQLite's errors as leadflow's: a database that stayed locked is a Conflict,
+        anything else a ConfigError saying what could not be done (``doing``: open, read...)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if _is_locked(exc):
+                raise self._locked() from exc
+            raise ConfigError(f"cannot {doing} the leadflow database {self.path!r}: {exc}") from exc
+
     def _locked(self) -> Conflict:
         """The error for a database that stayed locked for the whole busy timeout."""
         return Conflict(
@@ -1114,7 +1120,7 @@ class SQLiteStore:
         Returns whether this call made the schema from nothing (a new store).
         """
         created = False
-        try:
+        with self._database_errors("prepare"):
             version = self._user_version(connection)
             while version < SCHEMA_VERSION:
                 with _write_transaction(connection):
@@ -1126,26 +1132,16 @@ class SQLiteStore:
                         created = created or version == 0
                         version += 1
                         connection.execute(f"PRAGMA user_version = {version}")
-        except sqlite3.OperationalError as exc:
-            if _is_locked(exc):
-                raise self._locked() from exc
-            raise ConfigError(f"cannot prepare the leadflow database {self.path!r}: {exc}") from exc
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"cannot prepare the leadflow database {self.path!r}: {exc}") from exc
         return created
 
     # ------------------------------------------------------------------ settings
 
     def _saved_synchronous(self, connection: sqlite3.Connection) -> Synchronous:
         """The ``synchronous`` setting saved in the file; ``normal`` when none was saved."""
-        try:
+        with self._database_errors("read"):
             row = connection.execute(
                 "SELECT value FROM settings WHERE name = 'synchronous'"
             ).fetchone()
-        except sqlite3.Error as exc:
-            if _is_locked(exc):
-                raise self._locked() from exc
-            raise ConfigError(f"cannot read the leadflow database {self.path!r}: {exc}") from exc
         if row is None:
             return Synchronous.NORMAL
         return _synchronous(row[0], f"the setting synchronous saved in {self.path!r}")
@@ -1156,17 +1152,12 @@ class SQLiteStore:
             raise ConfigError(
                 "a unit of work is open in this thread: finish it before changing a setting"
             )
-        try:
-            with _write_transaction(connection):
-                connection.execute(
-                    "INSERT INTO settings (name, value) VALUES (?, ?)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    (name, value),
-                )
-        except sqlite3.Error as exc:
-            if _is_locked(exc):
-                raise self._locked() from exc
-            raise ConfigError(f"cannot write the leadflow database {self.path!r}: {exc}") from exc
+        with self._database_errors("write"), _write_transaction(connection):
+            connection.execute(
+                "INSERT INTO settings (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
 
     def _user_version(self, connection: sqlite3.Connection) -> int:
         version: int = connection.execute("PRAGMA user_version").fetchone()[0]
