@@ -13,6 +13,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import leadflow.io._records as _records
 import leadflow.io.csvfiles as csvfiles
 from desk_helpers import make_desk
 from leadflow.batch import route_file
@@ -330,13 +331,13 @@ def record_lines(text: str) -> list[tuple[list[str], int]]:
 def test_the_scanner_ends_a_record_where_the_csv_parser_does(text: str) -> None:
     lines = io.StringIO(text, newline="").readlines()
     ends = [length for _, length in record_lines(text)]
-    got, state, length = [], csvfiles._CELL_START, 0
+    got, state, length = [], _records.CELL_START, 0
     for line in lines:
         length += len(line)
-        state, ended = csvfiles._scan(line, state)
+        state, ended = _records.scan(line, state)
         if ended:
             got.append(length)
-            state, length = csvfiles._CELL_START, 0
+            state, length = _records.CELL_START, 0
     if length:  # a record the end of the text ends
         got.append(length)
     assert got == ends
