@@ -115,7 +115,7 @@ def test_a_failing_action_is_recorded_retried_and_never_undoes_the_command(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     desk, clock = make_desk(store, subscriptions=[REFER_ON_SUBMIT])
-    real = desk._run_job
+    real = desk.automations._run_job
     calls = []
 
     def flaky(*args: Any) -> Any:
@@ -124,7 +124,7 @@ def test_a_failing_action_is_recorded_retried_and_never_undoes_the_command(
             raise ConnectionError("the CRM's lead service is down")
         return real(*args)
 
-    monkeypatch.setattr(desk, "_run_job", flaky)
+    monkeypatch.setattr(desk.automations, "_run_job", flaky)
     lead, contact_id = submit(desk, "Purchase")
     # the stage change committed; the job failed and waits for its retry
     assert desk.get_lead(lead.lead_id).stage == "application_submitted"
@@ -150,8 +150,7 @@ def test_a_failing_action_is_recorded_retried_and_never_undoes_the_command(
 def test_a_job_that_keeps_failing_ends_failed_and_visible(store: Store) -> None:
     queuing, _ = make_desk(store, subscriptions=[REFER_ON_SUBMIT], run_subscriptions=False)
     submit(queuing, "Purchase")
-    other, _ = make_desk(MemoryStore())  # a desk that does not know the subscription
-    other.store = store
+    other = LeadDesk(store)  # a desk that does not know the subscription
     for minutes in range(3):
         other.run_automations(T0 + timedelta(days=minutes + 1), max_attempts=3)
     (job,) = jobs(store)

@@ -225,12 +225,12 @@ def test_an_outcome_and_its_follow_up_are_stored_together_or_not_at_all(
 def test_an_unexpected_error_is_one_line_not_a_traceback(
     routed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leadflow.desk import LeadDesk
+    from leadflow.desk.views import ViewHandler
 
     def broken(*_: object, **__: object) -> object:
         raise TypeError("something nobody expected")
 
-    monkeypatch.setattr(LeadDesk, "queue_page", broken)
+    monkeypatch.setattr(ViewHandler, "queue_page", broken)
     result = run("queue", "--user", "2", "--db", routed)
     assert result.exit_code == 1
     assert result.output.splitlines() == [

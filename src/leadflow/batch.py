@@ -9,51 +9,46 @@ a partner's file, say)::
     summary = route_file("leads.csv", source="purchased_leads", out_dir="out", desk=desk)
     print(summary.rows, summary.assigned, summary.unassigned, summary.rejected)
 
-:func:`route_file` streams the file (:func:`leadflow.io.csvfiles.read_leads`):
-nothing is kept per row but, in a dry run, a compact set of the contact keys
-and external ids seen (to match repeat contacts and find repeated rows):
-:class:`HashSet`, 8 bytes a slot. A stored route keeps nothing per row: the
-store answers those questions.
+:func:`route_file` streams the file (:func:`leadflow.io.csvfiles.read_leads`)
+through the desk's intake pipeline. A stored route keeps nothing per row:
+the store answers every question a later row asks. A dry run keeps, in its
+throwaway store (:class:`~leadflow.intake.DryStore`), each contact's keys
+and each external id as a 64-bit hash with a few bytes more.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import io
 import os
 import stat
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from leadflow.desk import LeadDesk, RowOutcome, system_clock
-from leadflow.errors import ConfigError, LeadflowError, NotFound, ValidationError
+from leadflow.errors import ConfigError, NotFound
+from leadflow.intake import DryStore, HashSet, IntakeUnit
 from leadflow.io.csvfiles import (
     BATCH,
     AssignedWriter,
     DuplicatesWriter,
     ExceptionsWriter,
-    InputRow,
     LeadFile,
     RejectedWriter,
-    RowBatch,
     read_leads,
 )
 from leadflow.io.orgconfig import OrgFile
 from leadflow.model import SYSTEM, Actor
-from leadflow.routing import LeadSource
-from leadflow.routing.directory import Directory
-from leadflow.routing.engine import Outcome, Router, RoutingResult, RoutingState
+from leadflow.routing.engine import Outcome, RoutingResult
 from leadflow.stages.presets import PRESETS
+from leadflow.storage.memory import MemoryStore
 from leadflow.storage.sqlite import SQLiteStore, Synchronous
-from leadflow.validate import LeadDraft, RowValidator
 
 __all__ = [
     "HashSet",
@@ -222,18 +217,23 @@ def route_file(
     assign_to: int | None = None,
     encoding: str = "utf-8",
     now: datetime | None = None,
+    dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> RouteSummary:
     """Validate, route (or assign to ``assign_to``) and store every row of a lead CSV file.
 
-    With ``desk`` the leads are stored (:meth:`LeadDesk.import_rows`: chunked
-    units of work, idempotent on external ids). Without it, ``org`` is
-    required and the run is **dry**: rows are validated and routed with the
-    organisation's policies from a fresh routing state, and nothing is
-    stored. Either way the outputs are written to ``out_dir`` and every row
-    ends in exactly one count. ``actor`` is the importing user, or the
-    system actor (the default). ``progress`` is called with the number of bytes
-    read so far, now and then.
+    With ``desk`` the leads are stored (the desk's intake pipeline: chunked
+    units of work, idempotent on external ids). A **dry run** stores
+    nothing: it runs the same pipeline over a throwaway store
+    (:class:`~leadflow.intake.DryStore`) that starts from ``desk``'s store
+    (its configuration, routing cursors, load counts, contacts and external
+    ids; with ``dry_run=True``), or from nothing with ``org`` alone (its
+    configuration and a fresh routing state), so its decisions are the
+    ones a real run would make. Either way the outputs are written to
+    ``out_dir`` and every row ends in exactly one count. ``actor`` is the
+    importing user, or the system actor (the default). ``now`` fixes a dry
+    run's clock (an ``org`` run's; a desk's run uses the desk's).
+    ``progress`` is called with the number of bytes read so far, now and then.
     """
     if desk is None and org is None:
         raise ConfigError("route_file needs a desk (to store the leads) or an org (a dry run)")
@@ -242,124 +242,34 @@ def route_file(
         stream = file_path.open("rb")
     except OSError as error:
         raise NotFound(f"cannot read {file_path}: {error.strerror or error}") from None
+    dry = desk is None or dry_run
     with stream, fewer_collections():
         lead_file = read_leads(stream, encoding=encoding, name=str(file_path))
+        if desk is None:
+            assert org is not None
+            fixed = now or system_clock()
+            desk = LeadDesk(
+                MemoryStore(), config=org.config, playbook=org.playbook, clock=lambda: fixed
+            )
         # an unknown source fails before any output file is made
-        (desk.directory if desk is not None else _org_directory(org)).source(source)
+        desk.directory.source(source)
+        units = DryStore(desk.store if org is None else None, size=_size(stream)).unit_of_work
         outputs = _Outputs(Path(out_dir), lead_file.header, stream)
         try:
-            if desk is not None:
-                rows = _with_progress(iter(lead_file), stream, progress)
-                counts = _route_stored(desk, rows, outputs, source, actor, assign_to)
-            else:
-                assert org is not None
-                batches = _batches_with_progress(lead_file, stream, progress)
-                counts = _route_dry(
-                    org,
-                    lead_file.header,
-                    batches,
-                    outputs,
-                    source,
-                    assign_to,
-                    now or system_clock(),
-                    _size(stream),
-                )
+            counts = _route(
+                desk,
+                lead_file,
+                stream,
+                outputs,
+                source=source,
+                actor=actor,
+                assign_to=assign_to,
+                units=units if dry else None,
+                progress=progress,
+            )
         finally:
             outputs.close()
-    return RouteSummary(dry_run=desk is None, outputs=outputs.paths, **counts)
-
-
-class HashSet:
-    """A set of texts kept as 64-bit hashes in one flat array: 16 to 32 bytes a text.
-
-    A dry run over a million rows remembers the contact keys and external
-    ids it saw; a :class:`set` of them would hold every text (over 100 bytes
-    a short email), or a Python int per hash (about 75 bytes with the table).
-    The table holds at most one hash in two slots, and doubles when it would
-    hold more.
-
-    A hit is not checked against the text: two different texts with one
-    hash would make the second look seen before. The hashes are the
-    interpreter's own (:func:`hash`: SipHash with a key drawn at random for
-    each process, stable within it, so a set is not for keeping), so no
-    file can be written to collide on purpose (unless ``PYTHONHASHSEED``
-    fixes the key), and by chance ``n`` texts share a hash with probability
-    about ``n**2 / 2**65``: for a 1,000,000-row file (1.9 million contact
-    keys in one set, a million external ids in the other) about one run in
-    eight million. Such a run would count one new row of its dry-run
-    preview as a repeat (or its contact as known); a stored route checks
-    every key against the store itself.
-    """
-
-    __slots__ = ("_mask", "_size", "_table")
-
-    def __init__(self, capacity: int = 1 << 16) -> None:
-        slots = 1 << max(capacity - 1, 1).bit_length()
-        self._table = array("q", bytes(8 * slots))
-        self._mask = slots - 1
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __contains__(self, text: object) -> bool:
-        return self.has_any(text)
-
-    def add(self, text: object) -> bool:
-        """Add ``text``; whether it was new."""
-        return self.add_each(text)
-
-    def has_any(self, *texts: object) -> bool:
-        """Whether one of ``texts`` (``None`` is skipped: never in the set) is in it."""
-        table, mask = self._table, self._mask
-        for text in texts:
-            if text is None:
-                continue
-            h = hash(text) or 1  # 0 marks an empty slot
-            i = h & mask
-            while True:
-                found = table[i]
-                if found == h:
-                    return True
-                if not found:
-                    break
-                i = (i + 1) & mask
-        return False
-
-    def add_each(self, *texts: object) -> bool:
-        """Add each of ``texts`` but ``None``; whether one of them was new."""
-        new = False
-        for text in texts:
-            if text is None:
-                continue
-            h = hash(text) or 1
-            table, mask = self._table, self._mask  # again: adding may grow the table
-            i = h & mask
-            while True:
-                found = table[i]
-                if found == h:
-                    break
-                if not found:
-                    table[i] = h
-                    self._size += 1
-                    if self._size * 2 > mask:
-                        self._grow()
-                    new = True
-                    break
-                i = (i + 1) & mask
-        return new
-
-    def _grow(self) -> None:
-        old = self._table
-        slots = 2 * len(old)
-        table = self._table = array("q", bytes(8 * slots))
-        mask = self._mask = slots - 1
-        for h in old:
-            if h:
-                i = h & mask
-                while table[i]:
-                    i = (i + 1) & mask
-                table[i] = h
+    return RouteSummary(dry_run=dry, outputs=outputs.paths, **counts)
 
 
 @contextlib.contextmanager
@@ -384,95 +294,83 @@ def fewer_collections(threshold: int = 50_000) -> Iterator[None]:
         gc.unfreeze()
 
 
-def _with_progress(
-    rows: Iterator[InputRow], stream: object, progress: Callable[[int], None] | None
-) -> Iterator[InputRow]:
-    if progress is None:
-        yield from rows
-        return
+def _tables(
+    lead_file: LeadFile,
+    stream: object,
+    outputs: _Outputs,
+    counts: dict[str, int],
+    progress: Callable[[int], None] | None,
+) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """The file's well-formed rows, a batch at a time; records that cannot be validated
+    (ragged, undecodable...) are written to rejected.csv as they come."""
     tell = getattr(stream, "tell", None)
-    for n, row in enumerate(rows, start=1):
-        if n % 2000 == 0 and tell is not None:
-            progress(tell())
-        yield row
-    if tell is not None:
-        progress(tell())
-
-
-def _size(stream: BinaryIO) -> int:
-    """The size of the file behind ``stream`` in bytes; 0 when it has none (a pipe)."""
-    try:
-        info = os.fstat(stream.fileno())
-    except (OSError, ValueError, AttributeError):
-        return 0
-    return info.st_size if stat.S_ISREG(info.st_mode) else 0
-
-
-def _batches_with_progress(
-    lead_file: LeadFile, stream: object, progress: Callable[[int], None] | None
-) -> Iterator[RowBatch]:
-    tell = getattr(stream, "tell", None)
-    for batch in lead_file.batches():
-        yield batch
+    write_rejected = outputs.rejected.write
+    for numbers, rows, problems in lead_file.batches():
+        counts["rows"] += len(numbers) + len(problems)
+        counts["rejected"] += len(problems)
+        for problem in problems:
+            write_rejected(problem.cells, row=problem.number, errors=problem.problem or "")
+        yield numbers, rows
         if progress is not None and tell is not None:
             progress(tell())
 
 
-def _route_stored(
+def _route(
     desk: LeadDesk,
-    rows: Iterator[InputRow],
+    lead_file: LeadFile,
+    stream: object,
     outputs: _Outputs,
+    *,
     source: str,
     actor: int | Actor | None,
     assign_to: int | None,
+    units: Callable[[], AbstractContextManager[IntakeUnit]] | None,
+    progress: Callable[[int], None] | None,
 ) -> dict[str, int]:
+    """Route the file's rows through the desk's intake pipeline, writing each row's outcome."""
     counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
-    waiting: collections.deque[InputRow] = collections.deque()
-
-    def good_rows() -> Iterator[dict[str, str]]:
-        for row in rows:
-            counts["rows"] += 1
-            if row.row is None:
-                counts["rejected"] += 1
-                outputs.rejected.write(row.cells, row=row.number, errors=row.problem or "")
-                continue
-            waiting.append(row)
-            yield row.row
-
-    # assigned rows are written a thousand at a time (AssignedWriter.write_rows)
-    assigned_rows: list[list[str]] = []
-    assigned_results: list[tuple[str, ...]] = []
     names = {
         uid: f"{user.first_name} {user.last_name}" for uid, user in desk.directory.users.items()
     }
+    # assigned rows are written a thousand at a time (AssignedWriter.write_rows)
+    assigned_rows: list[list[str]] = []
+    assigned_results: list[tuple[str, ...]] = []
+    # the routing cells of assigned.csv, by (assignee, policy, via fallback): few distinct
+    routing_text: dict[tuple[int, str | None, bool], tuple[str, ...]] = {}
 
     def on_row(outcome: RowOutcome) -> None:
-        row = waiting.popleft()
-        lead = outcome.lead
-        if outcome.status != "assigned" or lead is None or lead.assignee_id is None:
-            _write_outcome(outputs, row, outcome, counts)
+        cells: list[str] = outcome.row  # type: ignore[assignment]
+        routing, lead = outcome.routing, outcome.lead
+        if outcome.status != "assigned" or routing is None or routing.assignee_id is None:
+            _write_outcome(outputs, cells, outcome, counts)
             return
         counts["assigned"] += 1
-        routing = outcome.routing
-        assigned_rows.append(row.cells)
-        assigned_results.append(
-            (
-                str(lead.lead_id),
-                str(lead.contact_id),
-                str(lead.assignee_id),
-                names.get(lead.assignee_id, ""),
-                (routing.policy if routing else None) or "",
-                "true" if routing and routing.via_fallback else "false",
+        key = (routing.assignee_id, routing.policy, routing.via_fallback)
+        text = routing_text.get(key)
+        if text is None:
+            text = routing_text[key] = (
+                str(routing.assignee_id),
+                names.get(routing.assignee_id, ""),
+                routing.policy or "",
+                "true" if routing.via_fallback else "false",
             )
-        )
+        ids = (str(lead.lead_id), str(lead.contact_id)) if lead is not None else ("", "")
+        assigned_rows.append(cells)
+        assigned_results.append(ids + text)
         if len(assigned_rows) >= BATCH:
             outputs.assigned.write_rows(assigned_rows, assigned_results)
             assigned_rows.clear()
             assigned_results.clear()
 
     try:
-        desk.import_rows(
-            good_rows(), source=source, actor=actor, assign_to=assign_to, on_row=on_row
+        desk.import_table(
+            lead_file.header,
+            _tables(lead_file, stream, outputs, counts, progress),
+            source=source,
+            actor=actor,
+            assign_to=assign_to,
+            on_row=on_row,
+            units=units,
         )
     finally:  # the rows of every committed chunk are written, even when a later one fails
         outputs.assigned.write_rows(assigned_rows, assigned_results)
@@ -480,36 +378,27 @@ def _route_stored(
 
 
 def _write_outcome(
-    outputs: _Outputs,
-    row: InputRow,
-    outcome: RowOutcome,
-    counts: dict[str, int],
+    outputs: _Outputs, cells: list[str], outcome: RowOutcome, counts: dict[str, int]
 ) -> None:
     """Write a row that was not assigned: rejected, a duplicate or an exception."""
     status = outcome.status
     if status == "rejected":
         counts["rejected"] += 1
-        error = outcome.error
-        text: ValidationError | str = (
-            ValidationError(error.errors, row=row.number) if error is not None else "rejected"
-        )
-        outputs.rejected.write(row.cells, row=row.number, errors=text)
+        outputs.rejected.write(cells, row=outcome.row_number, errors=outcome.error or "rejected")
     elif status == "duplicate":
         counts["duplicates"] += 1
-        lead = outcome.lead
+        lead, draft = outcome.lead, outcome.draft
         outputs.duplicates.write(
-            row.cells,
-            row=row.number,
-            match=(lead.attributes.external_id or "") if lead is not None else "",
+            cells,
+            row=outcome.row_number,
+            match=(draft.attributes.external_id or "") if draft is not None else "",
             lead_id=lead.lead_id if lead is not None else None,
         )
     else:
         counts["unassigned"] += 1
         lead = outcome.lead
         outputs.exceptions.write(
-            row.cells,
-            lead_id=lead.lead_id if lead else None,
-            reason=_reason(outcome.routing),
+            cells, lead_id=lead.lead_id if lead else None, reason=_reason(outcome.routing)
         )
 
 
@@ -521,106 +410,10 @@ def _reason(routing: RoutingResult | None) -> str:
     return str(routing.reason) if routing.reason is not None else str(routing.outcome)
 
 
-def _org_directory(org: OrgFile | None) -> Directory:
-    assert org is not None
-    return org.config.directory(ZoneInfo(org.config.settings.timezone))
-
-
-def _dry_parts(org: OrgFile, source: str) -> tuple[Directory, LeadSource, RowValidator, Router]:
-    """What a dry run of ``source``'s rows works with: the organisation's directory, the
-    source, a validator and a router from a fresh routing state."""
-    directory = _org_directory(org)
-    validator = RowValidator(
-        source=source, sources=directory.sources.keys(), stages=org.playbook.stage_names()
-    )
-    return directory, directory.source(source), validator, Router(directory, RoutingState({}, {}))
-
-
-def _route_dry(
-    org: OrgFile,
-    header: list[str],
-    batches: Iterator[RowBatch],
-    outputs: _Outputs,
-    source: str,
-    assign_to: int | None,
-    now: datetime,
-    size: int,
-) -> dict[str, int]:
-    """Validate and route without a store; see :func:`route_file`. ``size``: the file's bytes."""
-    directory, source_obj, validator, router = _dry_parts(org, source)
-    route = router.route
-    users = directory.users
-    names = {uid: f"{user.first_name} {user.last_name}" for uid, user in users.items()}
-    # hashes of the emails and phones seen (an email has an @, a phone never: one set
-    # holds both) and of the external ids: the only memory kept per row
-    seen_contacts = HashSet(max(size // 64, 1 << 12))  # sized for the file: rows have
-    seen_external = HashSet(max(size // 128, 1 << 12))  # two contact keys in 128 bytes or more
-    counts = dict.fromkeys(("rows", "assigned", "unassigned", "rejected", "duplicates"), 0)
-    write_rejected = outputs.rejected.write
-    assigned = Outcome.ASSIGNED
-    # the result cells of assigned.csv, by (assignee, policy, via fallback): few distinct
-    results_text: dict[tuple[int, str | None, bool], tuple[str, ...]] = {}
-    for numbers, rows, problems in batches:
-        assigned_rows: list[list[str]] = []
-        assigned_results: list[tuple[str, ...]] = []
-        counts["rows"] += len(numbers) + len(problems)
-        counts["rejected"] += len(problems)
-        for problem in problems:
-            write_rejected(problem.cells, row=problem.number, errors=problem.problem or "")
-        results = validator.validate_table(header, rows, numbers)
-        for number, cells, draft in zip(numbers, rows, results, strict=True):
-            if not isinstance(draft, LeadDraft):
-                counts["rejected"] += 1
-                write_rejected(cells, row=number, errors=draft)
-                continue
-            external = draft.attributes.external_id
-            if external is not None and not seen_external.add_each(external):
-                counts["duplicates"] += 1
-                outputs.duplicates.write(cells, row=number, match=external, lead_id=None)
-                continue
-            email, phone = draft.contact.email, draft.contact.cell_phone
-            matched = seen_contacts.has_any(email, phone)
-            try:
-                result = route(
-                    draft.attributes,
-                    source_obj,
-                    now,
-                    assignee=assign_to if assign_to is not None else draft.assignee_id,
-                    contact_matched=matched,
-                )
-            except LeadflowError as error:
-                counts["rejected"] += 1
-                write_rejected(cells, row=number, errors=str(error))
-                continue
-            if result.outcome is Outcome.REJECTED:
-                counts["rejected"] += 1
-                write_rejected(
-                    cells,
-                    row=number,
-                    errors=f"lead_source = {source!r}: nobody could take the lead "
-                    f"({result.reason}) and its contact is new: rejected by the "
-                    "organisation's unroutable setting",
-                )
-                continue
-            seen_contacts.add_each(email, phone)
-            assignee = result.assignee_id
-            if result.outcome is assigned and assignee is not None:
-                counts["assigned"] += 1
-                key = (assignee, result.policy, result.via_fallback)
-                text = results_text.get(key)
-                if text is None:
-                    text = results_text[key] = (
-                        "",
-                        "",
-                        str(assignee),
-                        names.get(assignee, ""),
-                        result.policy or "",
-                        "true" if result.via_fallback else "false",
-                    )
-                assigned_rows.append(cells)
-                assigned_results.append(text)
-            else:
-                counts["unassigned"] += 1
-                outputs.exceptions.write(cells, lead_id=None, reason=_reason(result))
-        outputs.assigned.write_rows(assigned_rows, assigned_results)
-    return counts
+def _size(stream: BinaryIO) -> int:
+    """The size of the file behind ``stream`` in bytes; 0 when it has none (a pipe)."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0

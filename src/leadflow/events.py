@@ -55,6 +55,7 @@ __all__ = [
     "actor_label",
     "apply_event",
     "apply_events",
+    "changes_of",
 ]
 
 
@@ -381,13 +382,22 @@ def actor_label(event: Event, users: Mapping[int, User] | None = None) -> str:
 
 
 def apply_event(lead: Lead, event: Event) -> Lead:
-    """The lead after ``event``: the one place where lead facts change.
+    """The lead after ``event``: :func:`changes_of` applied to it.
 
     Core transitions decide which events happen and fold them over the lead
     with this function, so the events returned always describe exactly what
-    changed, and a store can rebuild a lead from its activity log. Every
-    event sets ``updated_at``; an event by a person (``actor`` not ``None``)
-    also sets ``last_touched_at``. A :class:`Signal` changes nothing else.
+    changed, and a store can rebuild a lead from its activity log.
+    """
+    return attrs.evolve(lead, **changes_of(lead, event))
+
+
+def changes_of(lead: Lead, event: Event) -> dict[str, Any]:
+    """The fields ``event`` changes on ``lead``, and their new values: the one place where
+    lead facts change.
+
+    Every event sets ``updated_at``; an event by a person (``actor`` not
+    ``None``) also sets ``last_touched_at``. A :class:`Signal` changes
+    nothing else. An event of another lead is a ValidationError.
     """
     if isinstance(event, NoteAdded) and event.lead_id != lead.lead_id:
         raise ValidationError(
@@ -458,7 +468,7 @@ def apply_event(lead: Lead, event: Event) -> Lead:
         changes["release_at"] = None
         changes["assigned_at"] = event.at
         changes["assignment_method"] = str(AssignmentMethod.POOL)
-    return attrs.evolve(lead, **changes)
+    return changes
 
 
 def apply_events(lead: Lead, events: Iterable[Event]) -> Lead:

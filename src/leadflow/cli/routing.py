@@ -28,8 +28,8 @@ from leadflow.cli._common import (
 @cli.command(
     epilog=(
         "Example: leadflow route leads.csv --source purchased_leads --out out/\n\n"
-        "Dry run, no store needed: leadflow route leads.csv --source purchased_leads"
-        " --config org.toml --dry-run"
+        "Dry run, storing nothing: leadflow route leads.csv --source purchased_leads --dry-run"
+        " (from the store at --db), or with --config org.toml (no store needed)"
     )
 )
 @click.argument("leads", type=click.Path(dir_okay=False, path_type=Path))
@@ -45,12 +45,16 @@ from leadflow.cli._common import (
     show_default=True,
     help="Where assigned.csv, exceptions.csv, rejected.csv and duplicates.csv go.",
 )
-@click.option("--dry-run", is_flag=True, help="Validate and route, store nothing (needs --config).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate and route as a real run would, store nothing (from --config, or the store).",
+)
 @click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The org config (for --dry-run).",
+    help="The org config of a --dry-run without a store.",
 )
 @acting_user_option
 @click.option("--encoding", default="utf-8", show_default=True, help="The file's text encoding.")
@@ -99,11 +103,9 @@ def route(
 
             progress = advance_bar
 
-        if dry_run:
+        if dry_run and config_path is not None:
             from leadflow.io.orgconfig import load_org_config
 
-            if config_path is None:
-                fail("--dry-run needs --config org.toml (it touches no store)", 2)
             org = load_org_config(config_path)
             users = {u.user_id: u for u in org.config.users}
             if user_id is not None:
@@ -133,6 +135,7 @@ def route(
                 actor=who,
                 assign_to=assign_to,
                 encoding=encoding,
+                dry_run=dry_run,
                 progress=progress,
             )
     if as_json:

@@ -1,0 +1,182 @@
+"""What the desk shows: a lead, queues, the pool, a lead's history, the activity report."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from uuid import UUID
+
+import attrs
+
+from leadflow.desk._base import Handler
+from leadflow.errors import AmbiguousId, FieldError, NotFound, ValidationError, show_value
+from leadflow.events import Event, LeadEvent, NoteAdded
+from leadflow.model import ContactDetails, Lead
+from leadflow.queue import aging, ownership
+from leadflow.queue import order as queue_order
+from leadflow.reports import (
+    Period,
+    PeriodKind,
+    ReportRow,
+    StageSummary,
+    activity_report,
+    period_of,
+    summarize,
+)
+
+__all__ = ["ActivityReport", "QueuePage", "ViewHandler"]
+
+_HEX = re.compile(r"[0-9a-f]+")
+#: Where each group of a lead id's hex digits ends, dashes apart.
+_ID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
+#: The most lead ids an ambiguous prefix lists.
+_MOST_MATCHES = 1000
+
+
+@attrs.frozen(kw_only=True)
+class ActivityReport:
+    """A Lead Management Activity Report: the period, its rows and the summaries."""
+
+    period: Period
+    rows: tuple[ReportRow, ...]
+    per_assignee: tuple[StageSummary, ...]
+    organization: StageSummary
+
+
+@attrs.frozen(kw_only=True)
+class QueuePage:
+    """What a queue screen shows: the first entries, how many there are, who they are."""
+
+    entries: tuple[queue_order.QueueEntry, ...]
+    #: Entries in the whole queue (``len(entries)`` when it all fits).
+    total: int
+    #: The contact details of the shown entries' leads, by contact id.
+    contacts: Mapping[UUID, ContactDetails]
+
+
+class ViewHandler(Handler):
+    """Reads: nothing here changes the store."""
+
+    def get_lead(self, lead_id: UUID) -> Lead:
+        with self.ctx.store.unit_of_work() as uow:
+            return uow.get_lead(lead_id)
+
+    def queue(self, user_id: int, *, limit: int | None = 50) -> list[queue_order.QueueEntry]:
+        """The user's call queue, in order, with reasons."""
+        now = self.ctx.now()
+        with self.ctx.store.unit_of_work() as uow:
+            leads = [
+                aging.advance(lead, now, self.ctx.playbook).lead
+                for lead in uow.leads_of_assignee(user_id, exclude_stages=self.ctx.terminal)
+            ]
+        return queue_order.build_queue(leads, user_id, now, self.ctx.playbook, limit=limit)
+
+    def queue_page(self, user_id: int, *, limit: int | None = 50) -> QueuePage:
+        """The first ``limit`` entries of the user's queue, how many it holds, their contacts."""
+        entries = self.queue(user_id, limit=None)
+        shown = entries if limit is None else entries[:limit]
+        with self.ctx.store.unit_of_work() as uow:
+            contacts = {
+                e.lead.contact_id: uow.get_contact(e.lead.contact_id).details for e in shown
+            }
+        return QueuePage(entries=tuple(shown), total=len(entries), contacts=contacts)
+
+    def resolve_lead_id(self, text: str) -> UUID:
+        """The lead id ``text`` names: a whole id, or a unique prefix of 8 characters or more.
+
+        Case and dashes do not matter (``0190F3A27C41`` is
+        ``0190f3a2-7c41``). NotFound when no lead fits; :class:`AmbiguousId`
+        (a NotFound) listing the ids when several do.
+        """
+        typed = text.strip().lower()
+        try:
+            return UUID(typed)
+        except ValueError:
+            pass
+        digits = typed.replace("-", "")
+        if len(digits) < 8 or not _HEX.fullmatch(digits):
+            raise NotFound(
+                f"{show_value(text)} is not a lead id: give the whole id or at least"
+                " its first 8 characters"
+            )
+        prefix = "-".join(digits[a:b] for a, b in _ID_GROUPS if digits[a:b])
+        if len(digits) in (8, 12, 16, 20) and typed.endswith("-"):
+            prefix += "-"
+        with self.ctx.store.unit_of_work() as uow:
+            matches = uow.lead_ids_with_prefix(prefix, limit=_MOST_MATCHES)
+        if not matches:
+            raise NotFound(f"no lead id starts with {show_value(text)}")
+        if len(matches) > 1:
+            raise AmbiguousId(prefix, matches)
+        return matches[0]
+
+    def why_not(self, lead_id: UUID, user_id: int) -> queue_order.WhyNot | None:
+        now = self.ctx.now()
+        with self.ctx.store.unit_of_work() as uow:
+            lead = aging.advance(uow.get_lead(lead_id), now, self.ctx.playbook).lead
+        return queue_order.why_not(lead, user_id, now, self.ctx.playbook)
+
+    def pool(self, user_id: int, *, limit: int | None = 50) -> list[Lead]:
+        """What anyone may take (the same for every user)."""
+        self.ctx.user(user_id)
+        now = self.ctx.now()
+        with self.ctx.store.unit_of_work() as uow:
+            leads = [
+                aging.advance(lead, now, self.ctx.playbook).lead
+                for lead in uow.pool_leads(
+                    pool_stages=self.ctx.playbook.pool_stages, exclude_stages=self.ctx.terminal
+                )
+            ]
+        return ownership.pool(leads, self.ctx.playbook, limit=limit)
+
+    def history(self, lead_id: UUID) -> list[Event]:
+        """The lead's activity, in order."""
+        with self.ctx.store.unit_of_work() as uow:
+            uow.get_lead(lead_id)
+            return uow.history(lead_id)
+
+    def activity_report(self, kind: PeriodKind | str, day: date) -> ActivityReport:
+        """The Lead Management Activity Report of the week or month containing ``day``.
+
+        ``kind`` is ``weekly`` (Monday to Sunday) or ``monthly``, both in the
+        organisation's time zone. Rows are the leads with activity in the
+        period, oldest first; the stage flags, assignee and last outcome are
+        read from each lead's history up to the end of the period, so a past
+        period's report never changes.
+        """
+        try:
+            period_kind = PeriodKind(kind)
+        except ValueError:
+            raise ValidationError(
+                [FieldError("kind", kind, "must be 'weekly' or 'monthly'")]
+            ) from None
+        period = period_of(period_kind, day, self.ctx.timezone)
+        with self.ctx.store.unit_of_work() as uow:
+            events = uow.activity(start=period.start, end=period.end)
+            lead_ids = {e.lead_id for e in events if isinstance(e, LeadEvent | NoteAdded)}
+            lead_ids.discard(None)  # a note on a contact only
+            leads = {i: uow.get_lead(i) for i in lead_ids if i is not None}
+            contacts = {
+                lead.contact_id: uow.get_contact(lead.contact_id) for lead in leads.values()
+            }
+            histories = {i: uow.history(i) for i in leads}
+        rows = list(
+            activity_report(
+                period,
+                events,
+                leads,
+                contacts,
+                self.ctx.directory.users,
+                self.ctx.playbook,
+                organization_id=self.ctx.config.settings.organization_id,
+                lead_events=histories,
+            )
+        )
+        per_assignee, organization = summarize(rows)
+        return ActivityReport(
+            period=period,
+            rows=tuple(rows),
+            per_assignee=tuple(per_assignee),
+            organization=organization,
+        )

@@ -1,0 +1,408 @@
+"""The intake pipeline: the one way a lead is created.
+
+Rows (raw mappings, a file's cells, or already validated drafts) go through
+the same steps, a chunk at a time, each chunk in one unit of work::
+
+    validate -> drop duplicates (source + external id) -> match the contact (D2)
+    -> route (D7) -> build the lead, contact, events, exception record, message
+    and jobs -> hand them to the unit of work in one call
+
+A single lead (:meth:`LeadDesk.create_lead`) is a chunk of one; an import
+and ``leadflow route`` are many chunks; a journey's action is a chunk of one
+inside the job's own unit of work; a dry run is the same pipeline over a
+throwaway store (:class:`~leadflow.intake.dry.DryStore`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+from uuid import UUID
+
+import attrs
+
+from leadflow.errors import FieldError, LeadflowError, ValidationError
+from leadflow.intake.records import Contacts, IntakeUnit, Records, StoreUnit
+from leadflow.model import SYSTEM, Actor, Contact, Lead, Origin, User
+from leadflow.routing.engine import Outcome, Router, RoutingResult
+from leadflow.validate import LeadDraft, RowValidator
+
+if TYPE_CHECKING:
+    from leadflow.command import CommandContext
+
+__all__ = [
+    "CreateResult",
+    "ImportReport",
+    "Intake",
+    "Pipeline",
+    "RowOutcome",
+    "Status",
+    "validated",
+]
+
+Status = Literal["assigned", "unassigned", "rejected", "duplicate"]
+
+#: A row of a chunk: its number (``None`` for a lone lead), the row as given, and its
+#: draft or the error that refused it.
+Item = tuple[int | None, object, "LeadDraft | ValidationError"]
+
+
+@attrs.frozen(kw_only=True)
+class Intake:
+    """Who creates the leads of one intake run, and how.
+
+    ``source`` is every lead's source; ``actor`` the user creating them or
+    the system actor; ``origin`` how they came. ``assign_to`` assigns every
+    lead to one user instead of routing it; ``contact_id`` attaches every
+    lead to that contact; ``via`` is the user acted for; ``depth`` is how
+    many automations led to these leads (for loop cutting).
+    """
+
+    source: str
+    actor: Actor = SYSTEM
+    origin: Origin = Origin.IMPORT
+    assign_to: int | None = None
+    contact_id: UUID | None = None
+    via: int | None = None
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class CreateResult:
+    """What :meth:`LeadDesk.create_lead` did.
+
+    ``outcome`` is the routing outcome (``assigned``, ``offered``,
+    ``unassigned``, ``held``) or ``rejected`` (nothing stored, ``lead`` is
+    ``None``). ``duplicate`` is set when the lead's external id was already
+    stored for its source (nothing new stored; ``lead`` is the existing one).
+    """
+
+    outcome: Outcome
+    lead: Lead | None
+    contact: Contact | None
+    routing: RoutingResult | None = None
+    contact_matched: bool = False
+    duplicate: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class RowOutcome:
+    """One row of an import: its 1-based number, the row as given and what became of it.
+
+    ``status`` is ``assigned``, ``unassigned`` (held, offered or kept with an
+    exception), ``rejected`` (``error`` says why) or ``duplicate`` (``lead``
+    is the lead stored before; ``None`` in a dry run). ``lead`` is ``None``
+    in a dry run, which stores nothing; ``contact`` is the lead's contact.
+    """
+
+    row_number: int
+    row: object
+    status: Status
+    lead: Lead | None = None
+    contact: Contact | None = None
+    routing: RoutingResult | None = None
+    error: ValidationError | None = None
+    contact_matched: bool = False
+    #: The row's draft (``None`` when it did not validate).
+    draft: LeadDraft | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ImportReport:
+    """Totals of an import: ``rows == assigned + unassigned + rejected + duplicates``."""
+
+    rows: int = 0
+    assigned: int = 0
+    unassigned: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+
+    def counted(self, status: str) -> ImportReport:
+        field = {"duplicate": "duplicates"}.get(status, status)
+        return attrs.evolve(self, rows=self.rows + 1, **{field: getattr(self, field) + 1})
+
+
+def validated(validator: RowValidator, chunk: Sequence[tuple[int | None, object]]) -> list[Item]:
+    """Each row of ``chunk`` with its draft or its error.
+
+    A draft is taken as it is; rows with the same columns (a CSV file's, a
+    form's) are validated as one table (:meth:`RowValidator.validate_table`,
+    a column at a time); others one by one. Errors are kept without their
+    traceback (it would hold this frame, and the chunk with it).
+    """
+    rows = [row for _, row in chunk if isinstance(row, Mapping)]
+    if len(rows) == len(chunk) > 1:
+        headers = tuple(rows[0])
+        if all(tuple(row) == headers for row in rows):
+            numbers = [number or 0 for number, _ in chunk]
+            table = [list(row.values()) for row in rows]
+            results = validator.validate_table(headers, table, numbers)
+            return [
+                (number, row, result) for (number, row), result in zip(chunk, results, strict=True)
+            ]
+    items: list[Item] = []
+    for number, row in chunk:
+        if isinstance(row, LeadDraft):
+            items.append((number, row, row))
+            continue
+        try:
+            items.append((number, row, validator.validate(row, number)))  # type: ignore[arg-type]
+        except ValidationError as error:
+            items.append((number, row, error.with_traceback(None)))
+    return items
+
+
+def _refusal(
+    error: LeadflowError, field: str, value: object, number: int | None
+) -> ValidationError:
+    """``error`` (raised by routing a row) as the row's ValidationError; the original is its
+    ``__cause__``."""
+    if isinstance(error, ValidationError):
+        return error.with_traceback(None)
+    refusal = ValidationError([FieldError(field, value, str(error))], row=number)
+    refusal.__cause__ = error.with_traceback(None)
+    return refusal
+
+
+class Pipeline:
+    """The intake pipeline of one :class:`Intake` over one command context.
+
+    ``units`` opens the unit of work of each chunk: by default the
+    context's own command (the store's unit of work, whose events are
+    published once it commits); a dry run passes its throwaway store's.
+    """
+
+    def __init__(
+        self,
+        ctx: CommandContext,
+        intake: Intake,
+        *,
+        units: Callable[[], AbstractContextManager[IntakeUnit]] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.intake = intake
+        self.source = ctx.directory.source(intake.source)
+        actor = intake.actor
+        self.creator = actor if isinstance(actor, User) and intake.origin is Origin.MANUAL else None
+        self.scope, self.owners = Contacts.scope_of(ctx, intake.source, actor.user_id)
+        self._units = units
+
+    @contextmanager
+    def _store_units(self) -> Iterator[IntakeUnit]:
+        with self.ctx.command() as command:
+            yield StoreUnit(command)
+
+    def run(
+        self, chunks: Iterable[Sequence[Item]], *, outcomes: bool = True
+    ) -> Iterator[tuple[list[Status], list[RowOutcome]]]:
+        """Each chunk, in its own unit of work: its statuses and (with ``outcomes``) its
+        rows' outcomes, yielded once the chunk is committed."""
+        for items in chunks:
+            now = self.ctx.now()
+            with (self._units or self._store_units)() as unit:
+                done = self.chunk(unit, items, now, outcomes=outcomes)
+            yield done
+
+    def chunk(
+        self, unit: IntakeUnit, items: Sequence[Item], now: datetime, *, outcomes: bool = True
+    ) -> tuple[list[Status], list[RowOutcome]]:
+        """Dedupe, match, route and build one chunk's rows, and hand them to ``unit``."""
+        ctx, intake = self.ctx, self.intake
+        source_key = intake.source
+        state = ctx.routing_state(unit, source_key, now)
+        stored_cursors = dict(state.cursors)
+        router = Router(ctx.directory, state)
+        valid = [draft for _, _, draft in items if isinstance(draft, LeadDraft)]
+        externals = {ext for d in valid if (ext := d.attributes.external_id) is not None}
+        stored = unit.find_leads_by_external_ids(source_key, externals) if externals else {}
+        # rows with a stored external id are duplicates: they match no contact
+        fresh = [d for d in valid if d.attributes.external_id not in stored]
+        contacts = self._contacts(unit, fresh)
+        records = Records(ctx, intake, now, ctx.new_ids(now, 3 * len(fresh)))
+
+        route, source, creator, assign_to = (
+            router.route,
+            self.source,
+            self.creator,
+            intake.assign_to,
+        )
+        add, match = records.add, contacts.match
+        statuses: list[Status] = []
+        made: dict[str, int] = {}  # external id -> position of its lead, within the chunk
+        # (position, lead position or -1, routing result, contact, matched, refusal)
+        rows: list[
+            tuple[int, int, RoutingResult | None, Contact | None, bool, ValidationError | None]
+        ] = []
+        keep = rows.append if outcomes else _skip
+        for position, (number, _, draft) in enumerate(items):
+            if not isinstance(draft, LeadDraft):
+                statuses.append("rejected")
+                continue
+            attributes = draft.attributes
+            ext = attributes.external_id
+            if ext is not None:
+                if ext in made:
+                    statuses.append("duplicate")
+                    keep((position, made[ext], None, None, False, None))
+                    continue
+                if ext in stored:
+                    statuses.append("duplicate")
+                    keep((position, -1, None, None, False, None))
+                    continue
+            contact = match(draft.contact)
+            requested = assign_to if assign_to is not None else draft.assignee_id
+            try:
+                result = route(
+                    attributes,
+                    source,
+                    now,
+                    creator=creator,
+                    assignee=requested,
+                    contact_matched=contact is not None,
+                )
+            except LeadflowError as error:
+                statuses.append("rejected")
+                keep(
+                    (
+                        position,
+                        -1,
+                        None,
+                        None,
+                        False,
+                        _refusal(error, "assignee_id", requested, number),
+                    )
+                )
+                continue
+            if result.outcome is Outcome.REJECTED:
+                statuses.append("rejected")
+                keep((position, -1, result, None, False, None))
+                continue
+            matched = contact is not None
+            contact, lead_at = add(draft, contact, result, contacts)
+            if ext is not None:
+                made[ext] = lead_at
+            statuses.append("assigned" if result.outcome is Outcome.ASSIGNED else "unassigned")
+            keep((position, lead_at, result, contact, matched, None))
+        unit.take(records)
+        # the cursors, once per chunk, in the same unit of work as its assignments
+        for policy, cursor in router.state.cursors.items():
+            if stored_cursors.get(policy) != cursor:
+                unit.save_cursor(policy, cursor)
+        if not outcomes:
+            return statuses, []
+        return statuses, self._outcomes(items, rows, records, stored)
+
+    def _contacts(self, unit: IntakeUnit, fresh: Sequence[LeadDraft]) -> Contacts:
+        """The contacts the chunk's new leads may join, read once."""
+        actor = self.intake.actor.user_id
+        if self.intake.contact_id is not None:
+            fixed = unit.get_contact(self.intake.contact_id)
+            return Contacts((fixed,), self.scope, (), actor, fixed=fixed)
+        owners = self.owners
+        emails = {d.contact.email for d in fresh if d.contact.email}
+        phones = {d.contact.cell_phone for d in fresh if d.contact.cell_phone}
+        found = (
+            unit.find_contacts(emails=emails, phones=phones, owners=owners)
+            if emails or phones
+            else []
+        )
+        return Contacts(found, self.scope, owners or (), actor)
+
+    def _outcomes(
+        self,
+        items: Sequence[Item],
+        rows: Sequence[
+            tuple[int, int, RoutingResult | None, Contact | None, bool, ValidationError | None]
+        ],
+        records: Records,
+        stored: Mapping[str, Lead | None],
+    ) -> list[RowOutcome]:
+        results = [
+            RowOutcome(row_number=number or 0, row=row, status="rejected", error=draft)
+            if isinstance(draft, ValidationError)
+            else _PENDING
+            for number, row, draft in items
+        ]
+        for position, lead_at, routed, contact, matched, refusal in rows:
+            number, row, draft = items[position]
+            assert isinstance(draft, LeadDraft)
+            if refusal is not None:
+                results[position] = RowOutcome(
+                    row_number=number or 0, row=row, status="rejected", error=refusal, draft=draft
+                )
+            elif routed is None:  # a duplicate: of a lead stored before, or earlier in the chunk
+                ext = draft.attributes.external_id
+                assert ext is not None
+                lead = records.lead(lead_at) if lead_at >= 0 else stored.get(ext)
+                results[position] = RowOutcome(
+                    row_number=number or 0, row=row, status="duplicate", lead=lead, draft=draft
+                )
+            elif lead_at < 0:  # refused by the unroutable setting
+                results[position] = RowOutcome(
+                    row_number=number or 0,
+                    row=row,
+                    status="rejected",
+                    routing=routed,
+                    draft=draft,
+                    error=ValidationError(
+                        [
+                            FieldError(
+                                "lead_source",
+                                self.intake.source,
+                                f"nobody could take the lead ({routed.reason}) and its contact "
+                                "is new: rejected by the organisation's unroutable setting",
+                            )
+                        ],
+                        row=number,
+                    ),
+                )
+            else:
+                results[position] = RowOutcome(
+                    row_number=number or 0,
+                    row=row,
+                    status="assigned" if routed.outcome is Outcome.ASSIGNED else "unassigned",
+                    lead=records.lead(lead_at),
+                    contact=contact,
+                    routing=routed,
+                    contact_matched=matched,
+                    draft=draft,
+                )
+        return results
+
+    def create(self, unit: IntakeUnit, item: Item, now: datetime) -> CreateResult:
+        """One lead, in ``unit``: a chunk of one. A refused row raises its error."""
+        _, (outcome,) = self.chunk(unit, [item], now)
+        error = outcome.error
+        if error is not None and outcome.routing is None:
+            cause = error.__cause__
+            raise cause if isinstance(cause, LeadflowError) else error
+        if outcome.status == "duplicate":
+            lead = outcome.lead
+            assert lead is not None
+            return CreateResult(
+                outcome=Outcome.ASSIGNED if lead.assignee_id else Outcome.UNASSIGNED,
+                lead=lead,
+                contact=None,
+                duplicate=True,
+            )
+        routing = outcome.routing
+        assert routing is not None
+        if outcome.status == "rejected":
+            return CreateResult(outcome=Outcome.REJECTED, lead=None, contact=None, routing=routing)
+        return CreateResult(
+            outcome=routing.outcome,
+            lead=outcome.lead,
+            contact=outcome.contact,
+            routing=routing,
+            contact_matched=outcome.contact_matched,
+        )
+
+
+def _skip(_: object) -> None:
+    """Keeps nothing (a chunk's rows, when nobody asked for their outcomes)."""
+
+
+#: A placeholder in a chunk's list of outcomes, replaced before anyone sees it.
+_PENDING = RowOutcome(row_number=0, row=None, status="rejected")
