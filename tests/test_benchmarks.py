@@ -35,7 +35,7 @@ def test_the_phase_script_times_every_step_of_a_dry_route(
     assert _load("route_phases").main([str(leads)]) == 0
     lines = capsys.readouterr().out.splitlines()
     steps = [line.split("|")[1].strip() for line in lines[3:]]
-    assert steps == ["read", "validate", "match", "route", "write"]
+    assert steps == ["read", "validate", "intake", "write"]
     assert all(float(line.split("|")[2]) > 0 for line in lines[3:])
 
 

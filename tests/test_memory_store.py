@@ -12,29 +12,24 @@ import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 import attrs
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 import leadflow.storage
 from desk_helpers import make_desk, org
-from leadflow.desk import ImportReport, LeadDesk, RowOutcome
-from leadflow.errors import ConfigError, FieldError, ValidationError
+from leadflow.desk import RowOutcome
+from leadflow.errors import ConfigError, ValidationError
 from leadflow.events import Event, LeadCreated, apply_events
-from leadflow.model import Contact, Lead, MatchScope, Origin
+from leadflow.model import Contact, Lead
 from leadflow.org import OrgConfig
-from leadflow.routing import Outcome, Router, Unroutable
 from leadflow.routing.engine import PolicyCursor
 from leadflow.routing.exceptions import ExceptionRecord
 from leadflow.storage import MemoryStore, OutboxMessage, OutboxStatus, Store, UnitOfWork
 from leadflow.storage.protocol import LeadGrouping
 from leadflow.testing.contract import T0, StoreContract, make_lead, rolled_back, run
-from leadflow.validate import LeadDraft
 
 
 class TestMemoryStore(StoreContract):
@@ -375,296 +370,8 @@ def test_sqlite_store_is_imported_on_first_use() -> None:
     assert leadflow.storage.SQLiteStore is sqlite.SQLiteStore
 
 
-# --------------------------------------------------------------------------- the import's batches
-
-
-def reference_import(
-    desk: LeadDesk,
-    rows: list[dict[str, str]],
-    *,
-    source: str,
-    actor: int,
-    assign_to: int | None = None,
-    chunk_size: int = 500,
-) -> tuple[ImportReport, list[RowOutcome]]:
-    """LeadDesk.import_rows as it was before its batch writes: one row at a time.
-
-    Each row goes through ``LeadDesk._create`` (what ``create_lead`` does),
-    reading and writing the store row by row; the batched import must leave
-    the store, the report and the outcomes exactly as this does.
-    """
-    validator = desk.validator(source=source)
-    report = ImportReport()
-    every: list[RowOutcome] = []
-    numbered = list(enumerate(rows, start=1))
-    for start in range(0, len(numbered), chunk_size):
-        now = desk.now()
-        outcomes: list[RowOutcome] = []
-        drafts: list[tuple[int, dict[str, str], LeadDraft]] = []
-        for number, row in numbered[start : start + chunk_size]:
-            try:
-                drafts.append((number, row, validator.validate(row, number)))
-            except ValidationError as error:
-                outcomes.append(
-                    RowOutcome(row_number=number, row=row, status="rejected", error=error)
-                )
-        with desk.store.unit_of_work() as uow:
-            router = Router(desk.directory, desk._routing_state(uow, source, now))
-            seen: dict[str, Lead] = {}
-            for number, row, draft in drafts:
-                ext = draft.attributes.external_id
-                if ext is not None and ext in seen:
-                    outcomes.append(
-                        RowOutcome(row_number=number, row=row, status="duplicate", lead=seen[ext])
-                    )
-                    continue
-                result = desk._create(
-                    uow,
-                    router,
-                    draft,
-                    now,
-                    actor=desk.actor(actor),
-                    origin=Origin.IMPORT,
-                    assignee=assign_to,
-                    contact_id=None,
-                    via=None,
-                    save_cursor=False,
-                )
-                if result.duplicate:
-                    status = "duplicate"
-                elif result.outcome is Outcome.REJECTED:
-                    status = "rejected"
-                elif result.outcome is Outcome.ASSIGNED:
-                    status = "assigned"
-                else:
-                    status = "unassigned"
-                refusal = None
-                if status == "rejected":
-                    reason = result.routing.reason if result.routing else None
-                    refusal = ValidationError(
-                        [
-                            FieldError(
-                                "lead_source",
-                                source,
-                                f"nobody could take the lead ({reason}) and its contact is new: "
-                                "rejected by the organisation's unroutable setting",
-                            )
-                        ],
-                        row=number,
-                    )
-                if result.lead is not None and ext is not None:
-                    seen[ext] = result.lead
-                outcomes.append(
-                    RowOutcome(
-                        row_number=number,
-                        row=row,
-                        status=status,
-                        lead=result.lead,
-                        contact=result.contact,
-                        routing=result.routing,
-                        error=refusal,
-                    )
-                )
-            before = uow.cursors()
-            for policy, cursor in router.state.cursors.items():
-                if before.get(policy) != cursor:
-                    uow.save_cursor(policy, cursor)
-        outcomes.sort(key=lambda o: o.row_number)
-        for outcome in outcomes:
-            report = report.counted(outcome.status)
-        every += outcomes
-    return report, every
-
-
-def store_contents(store: Store) -> dict[str, object]:
-    """Everything a store holds, through the protocol, in a comparable form."""
-    with store.unit_of_work() as uow:
-        events = uow.activity(start=T0 - timedelta(days=400), end=T0 + timedelta(days=400))
-        lead_ids = [e.lead_id for e in events if isinstance(e, LeadCreated)]
-        leads = [uow.get_lead(lead_id) for lead_id in lead_ids]
-        contact_ids = sorted({lead.contact_id for lead in leads})
-        return {
-            "events": events,
-            "leads": leads,
-            "histories": [uow.history(lead_id) for lead_id in lead_ids],
-            "contacts": [uow.get_contact(contact_id) for contact_id in contact_ids],
-            "contact_leads": [uow.leads_of_contact(contact_id) for contact_id in contact_ids],
-            "messages": uow.messages(),
-            "exceptions": uow.exceptions(include_closed=True),
-            "cursors": uow.cursors(),
-            "count": uow.count_leads(),
-            "due": uow.due_leads(T0 + timedelta(days=400)),
-        }
-
-
-def _comparable(outcome: RowOutcome) -> tuple[object, ...]:
-    error = outcome.error
-    shown = None if error is None else (str(error), error.errors, error.row)
-    return (*attrs.astuple(attrs.evolve(outcome, error=None), recurse=False), shown)
-
-
-_FIRST = ["Ann", "Bob", "Cy", "Di", "Ed"]
-
-
-@st.composite
-def import_rows(draw: st.DrawFn) -> list[dict[str, str]]:
-    """Rows that repeat people (emails, phones) and external ids, with some bad ones."""
-    rows = []
-    for _ in range(draw(st.integers(0, 14))):
-        first = draw(st.sampled_from(_FIRST))
-        row = {"first_name": first, "last_name": "Lead"}
-        if draw(st.booleans()):
-            row["email"] = f"{first.lower()}@example.com"
-        if draw(st.booleans()) or "email" not in row:
-            row["cell_phone"] = draw(
-                st.sampled_from(["5552014567", "5552019999", "(555) 201-0000"])
-            )
-        if draw(st.integers(0, 3)) == 0:
-            row["email"] = "broken@"
-        if draw(st.booleans()):
-            row["external_id"] = f"X-{draw(st.integers(0, 6))}"
-        extra = draw(st.sampled_from([None, "state", "stage", "assignee", "purpose"]))
-        if extra == "state":
-            row["property_state"] = draw(st.sampled_from(["TX", "OK"]))
-        elif extra == "stage":
-            row["lead_stage"] = draw(st.sampled_from(["Contact Attempted", "engaged", "nope"]))
-        elif extra == "assignee":
-            row["assignee_id"] = draw(st.sampled_from(["3", "4"]))
-        elif extra == "purpose":
-            row["loan_purpose"] = draw(st.sampled_from(["Purchase", "refi - cash out"]))
-        rows.append(row)
-    return rows
-
-
-@st.composite
-def import_cases(draw: st.DrawFn) -> dict[str, Any]:
-    return {
-        "matching": draw(st.sampled_from(list(MatchScope))),
-        "unroutable": draw(st.sampled_from(list(Unroutable))),
-        "notify": draw(st.booleans()),
-        "before": draw(st.lists(st.sampled_from(_FIRST), max_size=3)),
-        "source": draw(st.sampled_from(["purchased_leads", "referral"])),
-        "assign_to": draw(st.sampled_from([None, None, 3])),
-        "chunk_size": draw(st.sampled_from([1, 2, 3, 500])),
-        "runs": draw(st.lists(import_rows(), min_size=1, max_size=2)),
-    }
-
-
-def check_import_matches_the_reference(case: dict[str, Any], make_store: Any) -> None:
-    """The batched import and the row-by-row one leave everything exactly alike."""
-    config = org(
-        contact_matching=case["matching"],
-        unroutable=case["unroutable"],
-        notify_on_assignment=case["notify"],
-    )
-    results = []
-    for variant in ("reference", "batched", "batched, no on_row"):
-        store = make_store()
-        try:
-            desk, clock = make_desk(store, config)
-            for first in case["before"]:  # people already known, some held (no owner)
-                desk.create_lead(
-                    {
-                        "first_name": first,
-                        "last_name": "Known",
-                        "email": f"{first.lower()}@example.com",
-                    },
-                    source=case["source"],
-                    actor=None,
-                    origin=Origin.API,
-                )
-            runs = []
-            for rows in case["runs"]:
-                clock.tick(minutes=1)
-                source, assign_to, chunk_size = (
-                    case["source"],
-                    case["assign_to"],
-                    case["chunk_size"],
-                )
-                seen: list[RowOutcome] = []
-                if variant == "reference":
-                    report, seen = reference_import(
-                        desk,
-                        rows,
-                        source=source,
-                        actor=1,
-                        assign_to=assign_to,
-                        chunk_size=chunk_size,
-                    )
-                else:
-                    report = desk.import_rows(
-                        rows,
-                        source=source,
-                        actor=1,
-                        assign_to=assign_to,
-                        chunk_size=chunk_size,
-                        on_row=seen.append if variant == "batched" else None,
-                    )
-                runs.append((report, [_comparable(o) for o in seen]))
-            results.append((runs, store_contents(store)))
-        finally:
-            store.close()
-    (reference_runs, reference_store), (batched_runs, batched_store), (quiet_runs, quiet_store) = (
-        results
-    )
-    assert batched_runs == reference_runs
-    assert batched_store == reference_store
-    assert [report for report, _ in quiet_runs] == [report for report, _ in reference_runs]
-    assert quiet_store == reference_store
-
-
-def _case(**changes: Any) -> dict[str, Any]:
-    ann = {"first_name": "Ann", "last_name": "Lead", "email": "ann@example.com"}
-    base: dict[str, Any] = {
-        "matching": MatchScope.ORGANIZATION,
-        "unroutable": Unroutable.HOLD,
-        "notify": True,
-        "before": [],
-        "source": "referral",
-        "assign_to": None,
-        "chunk_size": 500,
-        "runs": [[ann, {**ann, "assignee_id": "3"}, {**ann, "external_id": "X-1"}]],
-    }
-    return base | changes
-
-
-#: Paths random rows seldom take: a contact held by one row and given an owner by a
-#: later row of the same chunk, or of a later chunk, or stored before the import; a
-#: row refused by the unroutable setting; external ids repeated in and across chunks.
-_RARE_CASES = [
-    _case(),
-    _case(chunk_size=1),
-    _case(before=["Ann"]),
-    _case(unroutable=Unroutable.REJECT, before=["Ann"]),
-    _case(
-        source="purchased_leads",
-        matching=MatchScope.POLICY_POOL,
-        chunk_size=2,
-        runs=[
-            [
-                {
-                    "first_name": "Ann",
-                    "last_name": "L",
-                    "email": "ann@example.com",
-                    "external_id": e,
-                }
-                for e in ("X-1", "X-1", "X-2", "X-1", "X-2", "X-3")
-            ]
-        ]
-        * 2,
-    ),
-]
-
-
-@settings(max_examples=60, deadline=None)
-@given(import_cases())
-@example(_RARE_CASES[0])
-@example(_RARE_CASES[1])
-@example(_RARE_CASES[2])
-@example(_RARE_CASES[3])
-@example(_RARE_CASES[4])
-def test_the_batched_import_stores_what_row_by_row_creation_stores(case: dict[str, Any]) -> None:
-    check_import_matches_the_reference(case, MemoryStore)
+# --------------------------------------------------------------------------- the import's leads
+# (that every way in stores the same leads is tests/test_intake_paths.py)
 
 
 def test_the_batched_import_builds_leads_as_their_events_would() -> None:

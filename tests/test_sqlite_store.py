@@ -9,16 +9,13 @@ other offsets ordered by the instant.
 from __future__ import annotations
 
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, example, given, settings
 
 from leadflow.errors import ConfigError, Conflict, NotFound, ValidationError
 from leadflow.events import NoteAdded
@@ -38,7 +35,6 @@ from leadflow.testing.contract import (
     rolled_back,
     run,
 )
-from test_memory_store import _RARE_CASES, check_import_matches_the_reference, import_cases
 
 CHICAGO = timezone(timedelta(hours=-5))
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
@@ -554,16 +550,6 @@ def test_update_contact_of_a_missing_contact_is_not_found(store: SQLiteStore) ->
 
 
 # --------------------------------------------------------------------------- the import's batches
-
-
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(import_cases())
-@example(_RARE_CASES[2])
-@example(_RARE_CASES[4])
-def test_the_batched_import_stores_what_row_by_row_creation_stores(case: dict[str, Any]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = iter(Path(tmp) / f"{n}.db" for n in range(3))
-        check_import_matches_the_reference(case, lambda: SQLiteStore(next(paths)))
 
 
 def test_the_page_cache_is_set_per_connection(tmp_path: Path) -> None:

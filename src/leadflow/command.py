@@ -105,6 +105,7 @@ class EventBus:
 class Command:
     """One command's unit of work, and what it stored, to publish once it commits."""
 
+    ctx: CommandContext
     uow: UnitOfWork
     events: list[Event] = attrs.field(factory=list)
     jobs: int = 0
@@ -242,7 +243,7 @@ class CommandContext:
     def command(self) -> Iterator[Command]:
         """A command's unit of work; once it committed, its events are published."""
         with self.store.unit_of_work() as uow:
-            command = Command(uow)
+            command = Command(self, uow)
             yield command
         self.bus.publish(Committed(command.events, command.jobs))
 

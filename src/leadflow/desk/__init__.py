@@ -116,7 +116,7 @@ class LeadDesk:
             interface=interface,
             subscriptions=subscriptions,
         )
-        intake = IntakeHandler(ctx)
+        intake = self.intake = IntakeHandler(ctx)
         self.automations = Automations(ctx, intake, run_after_commit=run_subscriptions)
         work, admin, views = WorkHandler(ctx), AdminHandler(ctx), ViewHandler(ctx)
         # creating leads

@@ -14,11 +14,12 @@ tens of bytes a row, never by a lead.
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import attrs
@@ -158,6 +159,11 @@ class HashSet(HashIndex):
 #: Ids of the dry run's own contacts sort after every real id made before 10889 AD.
 _DRY_IDS = 0xFFFF_FFFF_FFFF << 80
 _NO_OWNER = 0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _uuid(number: int) -> UUID:
+    return UUID(int=number)
 
 
 class DryStore:
@@ -173,9 +179,11 @@ class DryStore:
         self.base = base
         self._keys = HashIndex(max(size // 64, 1 << 12))
         self._externals = HashSet(max(size // 128, 1 << 12))
-        #: Owner of each of the run's contacts by number (0: none), and when it was made.
+        #: Owner of each of the run's contacts by number (0: none).
         self._owners = array("q")
-        self._made_at: list[datetime] = []
+        #: When the run made its first contact: the time of every contact it made. Matching
+        #: orders contacts by time, then id, and the run's ids are in the order it made them.
+        self._made_at: datetime | None = None
         self._base_owners: dict[UUID, int] = {}
         self._cursors: dict[str, PolicyCursor] = {}
         #: Leads the run assigned by routing, and those it left open, per user.
@@ -199,17 +207,18 @@ class DryStore:
         return Contact(
             contact_id=UUID(int=_DRY_IDS + number),
             details=details,
-            created_at=self._made_at[number],
+            created_at=self._made_at or _EPOCH,
             owner_id=owner if owner != _NO_OWNER else None,
         )
 
     def remember(self, records: Records) -> None:
         """Keep what later chunks will ask about ``records``."""
-        keys, owners, made_at = self._keys, self._owners, self._made_at
+        keys, owners = self._keys, self._owners
+        if self._made_at is None and records.new_contacts:
+            self._made_at = records.now
         for contact in records.new_contacts.values():
             number = len(owners)
             owners.append(contact.owner_id or _NO_OWNER)
-            made_at.append(contact.created_at)
             keys.put(contact.details.email, number)
             keys.put(contact.details.cell_phone, number)
         for contact in records.changed_contacts.values():
@@ -310,6 +319,11 @@ class _DryUnit:
 
     def take(self, records: Records) -> None:
         self.store.remember(records)
+
+    def new_ids(self, now: datetime, count: int) -> Iterator[UUID]:
+        """Ids that sort after every real one and every contact the run made before: a
+        dry run's ids are never shown, only compared."""
+        return map(_uuid, itertools.count(_DRY_IDS + (1 << 64)))
 
 
 def _plus(counts: dict[int, int], more: Counter[int], user_ids: Collection[int]) -> dict[int, int]:

@@ -220,7 +220,7 @@ class Pipeline:
         # rows with a stored external id are duplicates: they match no contact
         fresh = [d for d in valid if d.attributes.external_id not in stored]
         contacts = self._contacts(unit, fresh)
-        records = Records(ctx, intake, now, ctx.new_ids(now, 3 * len(fresh)))
+        records = Records(ctx, intake, now, unit.new_ids(now, 3 * len(fresh)))
 
         route, source, creator, assign_to = (
             router.route,

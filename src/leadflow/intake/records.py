@@ -78,6 +78,10 @@ class IntakeUnit(Protocol):
     def take(self, records: Records) -> None:
         """Store everything ``records`` made (or, in a dry run, remember what later chunks ask)."""
 
+    def new_ids(self, now: datetime, count: int) -> Iterator[UUID]:
+        """Fresh ids for what the chunk makes, ``count`` of them or more (see
+        :meth:`~leadflow.command.CommandContext.new_ids`)."""
+
 
 class Contacts:
     """The contacts a chunk's rows may match: read once, then kept up to date as rows add to them.
@@ -171,12 +175,16 @@ class _Template(Generic[_T]):
             raise TypeError(f"{cls.__name__} checks more than its fields: build it normally")
         self._cls = cls
         self._setters = {f.name: getattr(cls, f.name).__set__ for f in attrs.fields(cls)}
-        self._values = {name: getattr(value, name) for name in self._setters}
+        self._fixed = [
+            (set_field, getattr(value, name)) for name, set_field in self._setters.items()
+        ]
 
     def __call__(self, **changes: Any) -> _T:
         made: _T = _new(self._cls)
+        for set_field, value in self._fixed:
+            set_field(made, value)
         setters = self._setters
-        for name, value in (self._values | changes).items():
+        for name, value in changes.items():
             setters[name](made, value)
         return made
 
@@ -402,6 +410,7 @@ class StoreUnit:
         self.routed_counts = uow.routed_counts
         self.open_counts = uow.open_counts
         self.save_cursor = uow.save_cursor
+        self.new_ids = command.ctx.new_ids
 
     def take(self, records: Records) -> None:
         records.build()
