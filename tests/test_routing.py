@@ -29,6 +29,7 @@ from leadflow.routing import (
     resolve_offer,
     route,
 )
+from leadflow.routing.decision import describe
 from routing_helpers import NOW, directory, lead, member
 
 WEST_RR = RoutingPolicy(key="west_rr", name="West round robin", teams=("west",))
@@ -400,7 +401,22 @@ def test_the_trace_answers_why_a_user_did_not_get_the_lead() -> None:
     assert why is not None
     assert why.detail == "property state TX"
     assert result.trace[-1].detail == "least_recent"
-    assert route(lead("TX"), "purchased_leads", d, RoutingState(), NOW, trace=False).trace == ()
+    # the stored record of the same decision: the winner, and who was passed over and why
+    (step,) = result.decision.steps
+    assert (step.policy, step.winner, step.reason) == ("west_rr", 9, None)
+    assert step.passed == (
+        ("inactive", (5,)),
+        ("no_receive_leads", (6,)),
+        ("paused", (8,)),
+        ("filter_state", (7,)),
+    )
+    assert describe(result.decision) == [
+        "policy west_rr (round_robin): chose user 9 (least_recent)",
+        "  passed over, inactive: users 5",
+        "  passed over, no_receive_leads: users 6",
+        "  passed over, paused: users 8",
+        "  passed over, filter_state: users 7",
+    ]
 
 
 def test_configuration_errors_name_the_entry() -> None:

@@ -26,6 +26,7 @@ from leadflow.routing import (
     PolicyMember,
     RoutingPolicy,
     RoutingState,
+    Verdict,
     VolumeCap,
     route,
 )
@@ -131,14 +132,16 @@ def test_the_engine_agrees_with_a_plain_reading_of_the_rules(setup: Setup) -> No
     for state_code, purpose in setup.leads:
         expected = reference_choice(setup, state, history, state_code, purpose)
         result = route(lead(state_code, purpose), "purchased_leads", d, state, NOW)
-        fast = route(lead(state_code, purpose), "purchased_leads", d, state, NOW, trace=False)
         assert result.assignee_id == expected
-        assert (fast.assignee_id, fast.outcome, fast.reason, fast.state) == (
-            result.assignee_id,
-            result.outcome,
-            result.reason,
-            result.state,
-        )
+        # the trace and the stored decision are read from the same decision
+        decision = result.decision
+        assert decision.assignee == result.assignee_id
+        chosen = [e.user_id for e in result.trace if e.verdict is Verdict.CHOSEN]
+        assert chosen == ([] if expected is None else [expected])
+        winners = [step.winner for step in decision.steps if step.winner is not None]
+        assert winners == chosen
+        for step in decision.steps:  # nobody is both chosen and passed over by one policy
+            assert step.winner not in {uid for _, ids in step.passed for uid in ids}
         if result.assignee_id is not None:
             settings = {m.user_id: m for m in setup.members}
             chosen = settings[result.assignee_id]
@@ -193,7 +196,7 @@ def test_round_robin_counts_of_steady_members_differ_by_at_most_one(
             for u in users
         ]
         d = directory(present, [policy])
-        result = route(lead(state_code), "purchased_leads", d, state, NOW, trace=False)
+        result = route(lead(state_code), "purchased_leads", d, state, NOW)
         state = result.state
         assert result.assignee_id is not None  # a steady member is always eligible
         counts[result.assignee_id] += 1
@@ -209,7 +212,7 @@ def test_excluded_members_never_receive_the_lead(setup: Setup) -> None:
     settings = {m.user_id: m for m in setup.members}
     state = RoutingState()
     for state_code, purpose in setup.leads:
-        result = route(lead(state_code, purpose), "purchased_leads", d, state, NOW, trace=False)
+        result = route(lead(state_code, purpose), "purchased_leads", d, state, NOW)
         uid = result.assignee_id
         if uid is not None:
             user, m = d.user(uid), settings[uid]

@@ -36,6 +36,8 @@ __all__ = [
     "EVENT_TYPES",
     "AssignmentMethod",
     "Claimed",
+    "Decision",
+    "DecisionStep",
     "Event",
     "FieldChange",
     "FollowUpClosed",
@@ -109,6 +111,39 @@ class LeadEvent(Event):
     lead_id: UUID
 
 
+@attrs.frozen
+class DecisionStep:
+    """One routing policy tried for a lead: who got it (or was offered it), why nobody
+    could, and the user ids of the members passed over, grouped by the rule that passed
+    them over (``paused``, ``filter_state``, ``volume_cap``, ``eligible``: the rotation
+    chose another...). Values are the routing enums' spellings."""
+
+    policy: str
+    distribution: str
+    winner: int | None = None
+    offered: tuple[int, ...] = ()
+    reason: str | None = None
+    passed: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+
+@attrs.frozen
+class Decision:
+    """How a lead was routed, kept in its activity (:mod:`leadflow.routing.decision`).
+
+    ``method`` is how it was assigned (``None``: it was not); ``reason`` why
+    nobody could take it and ``primary_reason`` why its primary policy
+    could not; ``steps`` the policies tried, in order (none when a person or
+    an override chose the assignee).
+    """
+
+    outcome: str
+    method: AssignmentMethod | None = None
+    assignee: int | None = None
+    reason: str | None = None
+    primary_reason: str | None = None
+    steps: tuple[DecisionStep, ...] = ()
+
+
 @attrs.frozen(kw_only=True)
 class LeadCreated(LeadEvent):
     kind: ClassVar[str] = "lead_created"
@@ -118,6 +153,8 @@ class LeadCreated(LeadEvent):
     source: str
     origin: Origin
     stage: str
+    #: How routing decided, when the lead was created.
+    decision: Decision | None = None
 
     def describe(self) -> str:
         return f"Lead created from source {self.source} ({self.origin})."
@@ -133,6 +170,9 @@ class LeadAssigned(LeadEvent):
     assignee_id: int
     method: AssignmentMethod
     policy: str | None = None
+    #: How routing decided, when it assigned the lead after its creation (a re-route,
+    #: an accepted offer).
+    decision: Decision | None = None
 
     def describe(self) -> str:
         by = f" by policy {self.policy}" if self.policy else ""

@@ -189,3 +189,28 @@ def history(lead: str, db: Path, as_json: bool) -> None:
         for event in events:
             by = actor_label(event, desk.directory.users)
             click.echo(f"{event.at.isoformat(timespec='seconds')}  {by}: {event.describe()}")
+
+
+@cli.command(epilog="Example: leadflow why LEAD_ID")
+@click.argument("lead")
+@db_option
+@json_option
+def why(lead: str, db: Path, as_json: bool) -> None:
+    """Why a lead went where it went: the routing decision, then what moved it since."""
+    with open_desk(db, None) as desk:
+        found = desk.why(lead_id(desk, lead))
+    if as_json:
+        from leadflow.storage.codec import dumps
+
+        print_json(
+            {
+                "lead_id": str(found.lead_id),
+                "assignee_id": found.assignee_id,
+                "decided_at": found.decided_at.isoformat() if found.decided_at else None,
+                "decision": json.loads(dumps(found.decision)),
+                "since": list(found.since),
+            }
+        )
+        return
+    for line in found.lines():
+        click.echo(line)

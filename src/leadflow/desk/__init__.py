@@ -37,7 +37,7 @@ from leadflow.desk.admin import AdminHandler, configure
 from leadflow.desk.automations import Automations
 from leadflow.desk.intake import IntakeHandler
 from leadflow.desk.sweep import AdvanceReport, SweepHandler
-from leadflow.desk.views import ActivityReport, QueuePage, ViewHandler
+from leadflow.desk.views import ActivityReport, QueuePage, ViewHandler, Why
 from leadflow.desk.working import WorkHandler
 from leadflow.errors import ConfigError
 from leadflow.intake import CreateResult, ImportReport, RowOutcome
@@ -55,6 +55,7 @@ __all__ = [
     "LeadDesk",
     "QueuePage",
     "RowOutcome",
+    "Why",
     "system_clock",
 ]
 
@@ -147,6 +148,7 @@ class LeadDesk:
         self.queue_page = views.queue_page
         self.resolve_lead_id = views.resolve_lead_id
         self.why_not = views.why_not
+        self.why = views.why
         self.pool = views.pool
         self.history = views.history
         self.activity_report = views.activity_report

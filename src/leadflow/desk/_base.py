@@ -99,7 +99,12 @@ class Handler:
         its offer), with its cursor and its mail."""
         assert result.assignee_id is not None
         event = assignment(
-            lead.lead_id, result, now, interface=self.ctx.interface, chosen_by=chosen_by
+            lead.lead_id,
+            result,
+            now,
+            interface=self.ctx.interface,
+            chosen_by=chosen_by,
+            with_decision=True,
         )
         stored = self.save(command, lead, apply_events(lead, [event]), [event])
         if result.policy is not None:

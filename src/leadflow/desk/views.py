@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import attrs
 
 from leadflow.desk._base import Handler
 from leadflow.errors import AmbiguousId, FieldError, NotFound, ValidationError, show_value
-from leadflow.events import Event, LeadEvent, NoteAdded
+from leadflow.events import (
+    Claimed,
+    Decision,
+    Event,
+    LeadAssigned,
+    LeadCreated,
+    LeadEvent,
+    LeadReassigned,
+    NoteAdded,
+    Released,
+)
 from leadflow.model import ContactDetails, Lead
 from leadflow.queue import aging, ownership
 from leadflow.queue import order as queue_order
@@ -24,8 +34,9 @@ from leadflow.reports import (
     period_of,
     summarize,
 )
+from leadflow.routing.decision import describe
 
-__all__ = ["ActivityReport", "QueuePage", "ViewHandler"]
+__all__ = ["ActivityReport", "QueuePage", "ViewHandler", "Why"]
 
 _HEX = re.compile(r"[0-9a-f]+")
 #: Where each group of a lead id's hex digits ends, dashes apart.
@@ -55,8 +66,62 @@ class QueuePage:
     contacts: Mapping[UUID, ContactDetails]
 
 
+@attrs.frozen(kw_only=True)
+class Why:
+    """Why a lead is where it is (:meth:`LeadDesk.why`).
+
+    ``decision`` is the last routing decision made for the lead (when it was
+    created, or routed again since), made at ``decided_at``; ``since`` the
+    changes of hands after it (claims, releases, assignments by hand), one
+    line each; ``assignee_id`` who holds the lead now.
+    """
+
+    lead_id: UUID
+    assignee_id: int | None
+    decision: Decision | None
+    decided_at: datetime | None
+    since: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        """What a person reads: the decision, then what happened to the lead since."""
+        shown = describe(self.decision) if self.decision is not None else ["no routing record"]
+        holder = f"user {self.assignee_id}" if self.assignee_id is not None else "nobody"
+        return [*shown, *self.since, f"now held by {holder}"]
+
+
+#: The events after a routing decision that move a lead between hands.
+_HANDS = (LeadReassigned, Claimed, Released, LeadAssigned)
+
+
 class ViewHandler(Handler):
     """Reads: nothing here changes the store."""
+
+    def why(self, lead_id: UUID) -> Why:
+        """How routing decided where the lead went, and what moved it since."""
+        with self.ctx.store.unit_of_work() as uow:
+            lead = uow.get_lead(lead_id)
+            events = uow.history(lead_id)
+        decision: Decision | None = None
+        decided_at: datetime | None = None
+        since: list[str] = []
+        created_with_decision = False
+        for event in events:
+            found = getattr(event, "decision", None)
+            if isinstance(found, Decision):
+                decision, decided_at, since = found, event.at, []
+            elif isinstance(event, LeadAssigned) and created_with_decision:
+                pass  # the new lead's assignment: what its decision says
+            elif isinstance(event, _HANDS):
+                when = event.at.isoformat(timespec="seconds")
+                since.append(f"{when}: {event.describe()}")
+            created_with_decision = isinstance(event, LeadCreated) and found is not None
+        return Why(
+            lead_id=lead.lead_id,
+            assignee_id=lead.assignee_id,
+            decision=decision,
+            decided_at=decided_at,
+            since=tuple(since),
+        )
 
     def get_lead(self, lead_id: UUID) -> Lead:
         with self.ctx.store.unit_of_work() as uow:

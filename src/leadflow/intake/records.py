@@ -209,13 +209,15 @@ def assignment(
     actor: int | None = None,
     via: int | None = None,
     chosen_by: int | None = None,
+    with_decision: bool = False,
 ) -> LeadAssigned:
     """The event of assigning a lead as ``result`` decided: the one place it is built.
 
     A lead given by routing (or its fallback) is assigned by nobody (the
     actor is ``None``) unless a user took it (``chosen_by``: an offer's
     acceptance); one given by hand or by an override names ``actor`` (and
-    ``via``).
+    ``via``). ``with_decision`` records how routing decided on the event (an
+    assignment after the lead's creation; a new lead's is on its creation).
     """
     assert result.assignee_id is not None
     routed = result.method in _ROUTED
@@ -228,6 +230,7 @@ def assignment(
         assignee_id=result.assignee_id,
         method=result.method or AssignmentMethod.ROUTING,
         policy=result.policy,
+        decision=result.decision if with_decision else None,
     )
 
 
@@ -336,6 +339,7 @@ class Records:
                     source=source,
                     origin=origin,
                     stage=stage,
+                    decision=result.decision,
                 )
             ]
             assignee = result.assignee_id

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, tzinfo
+from typing import NamedTuple
 
 import attrs
 
@@ -35,6 +36,21 @@ from leadflow.routing.config import (
 __all__ = ["Directory", "Excluded", "PolicyIndex"]
 
 _CACHE_SIZE = 65536
+
+
+class Profile(NamedTuple):
+    """The members of a policy each filter lets through, as bitmasks, for one lead profile.
+
+    ``filtered`` passes pause and every filter; ``licensed`` those of them
+    that pass the license check too.
+    """
+
+    filtered: int
+    licensed: int
+    state_ok: int
+    zip_ok: int
+    purpose_ok: int
+    credit_ok: int
 
 
 @attrs.frozen
@@ -96,7 +112,10 @@ class PolicyIndex:
             for lic in u.licenses:
                 if lic.expires_on is not None:
                     self._licensed_until.setdefault(lic.state, []).append((b, lic.expires_on))
-        self._cache: dict[tuple[object, ...], tuple[int, int]] = {}
+        self._cache: dict[tuple[object, ...], Profile] = {}
+        #: Decision steps made from this index, by what they depend on (see
+        #: :mod:`leadflow.routing.decision`): a batch makes few distinct ones.
+        self.steps: dict[tuple[object, ...], object] = {}
         self.capped: tuple[tuple[int, int, tuple[VolumeCap, ...]], ...] = tuple(
             (b, u.user_id, f.max_leads)
             for b, u, f in zip(bits, users, filters, strict=True)
@@ -136,8 +155,8 @@ class PolicyIndex:
         purpose: LoanPurpose,
         credit: CreditRating | None,
         day: date,
-    ) -> tuple[int, int]:
-        """Members passing pause and filters, and of those the ones passing the license check.
+    ) -> Profile:
+        """Which members each filter lets through for a lead of this profile (see :class:`Profile`).
 
         Cached per distinct lead profile: a batch of a million leads has few.
         """
@@ -152,15 +171,13 @@ class PolicyIndex:
         )
         hit = self._cache.get(key)
         if hit is None:
-            filtered = (
-                self.all
-                & ~self.paused
-                & self.state_mask(state)
-                & self.zip_mask(zip_code)
-                & self.purpose_mask(purpose)
-                & self.credit_mask(credit)
-            )
-            hit = (filtered, filtered & self.license_mask(state, day))
+            state_ok = self.state_mask(state)
+            zip_ok = self.zip_mask(zip_code)
+            purpose_ok = self.purpose_mask(purpose)
+            credit_ok = self.credit_mask(credit)
+            filtered = self.all & ~self.paused & state_ok & zip_ok & purpose_ok & credit_ok
+            licensed = filtered & self.license_mask(state, day)
+            hit = Profile(filtered, licensed, state_ok, zip_ok, purpose_ok, credit_ok)
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.clear()
             self._cache[key] = hit

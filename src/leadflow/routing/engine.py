@@ -40,7 +40,7 @@ from typing import NamedTuple
 import attrs
 
 from leadflow.errors import PermissionDenied
-from leadflow.events import AssignmentMethod
+from leadflow.events import AssignmentMethod, Decision
 from leadflow.model import Lead, LeadAttributes, User
 from leadflow.routing.config import (
     OFFER_DISTRIBUTIONS,
@@ -50,7 +50,8 @@ from leadflow.routing.config import (
     Period,
     Unroutable,
 )
-from leadflow.routing.directory import Directory, PolicyIndex
+from leadflow.routing.decision import Step, TraceEntry, Verdict, decision_of, trace_of
+from leadflow.routing.directory import Directory, PolicyIndex, Profile
 
 __all__ = [
     "Offer",
@@ -313,34 +314,6 @@ class Outcome(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class Verdict(enum.StrEnum):
-    """What one team member's evaluation for one lead came to (the first rule that applied)."""
-
-    INACTIVE = "inactive"
-    NO_RECEIVE_LEADS = "no_receive_leads"
-    BEYOND_CAP = "beyond_cap"
-    PAUSED = "paused"
-    FILTER_STATE = "filter_state"
-    FILTER_ZIP = "filter_zip"
-    FILTER_LOAN_PURPOSE = "filter_loan_purpose"
-    FILTER_CREDIT_RATING = "filter_credit_rating"
-    NO_STATE_LICENSE = "no_state_license"
-    VOLUME_CAP = "volume_cap"
-    ELIGIBLE = "eligible"
-    CHOSEN = "chosen"
-    OFFERED = "offered"
-
-
-@attrs.frozen
-class TraceEntry:
-    """One member of one policy, and what the routing of this lead made of them."""
-
-    policy: str
-    user_id: int
-    verdict: Verdict
-    detail: str = ""
-
-
 @attrs.frozen(kw_only=True)
 class Offer:
     """A lead offered to several users at once; the first to accept gets it."""
@@ -364,7 +337,7 @@ class RoutingResult:
     ``policy`` is the policy that assigned or offered the lead (or the last
     one tried); ``distribution`` is that policy's distribution (for the
     exception record). ``primary_reason`` says why the primary policy failed
-    when the fallback was used. ``trace`` is empty unless asked for.
+    when the fallback was used.
     """
 
     outcome: Outcome
@@ -377,11 +350,30 @@ class RoutingResult:
     reason: FailureReason | None = None
     primary_reason: FailureReason | None = None
     offer: Offer | None = None
-    trace: tuple[TraceEntry, ...] = ()
+    #: Each policy tried, as routing saw it (read :attr:`trace` or :attr:`decision`).
+    steps: tuple[Step, ...] = attrs.field(default=(), eq=False, repr=False)
 
     @property
     def assigned(self) -> bool:
         return self.outcome is Outcome.ASSIGNED
+
+    @property
+    def trace(self) -> tuple[TraceEntry, ...]:
+        """Every member of every policy tried, with the first rule that excluded them (or
+        what they got): computed from the decision when read."""
+        return trace_of(self.steps)
+
+    @property
+    def decision(self) -> Decision:
+        """The compact, storable record of this decision (see :mod:`leadflow.routing.decision`)."""
+        return decision_of(
+            str(self.outcome),
+            self.steps,
+            method=self.method,
+            assignee=self.assignee_id,
+            reason=self.reason,
+            primary_reason=self.primary_reason,
+        )
 
     def why_not(self, user_id: int) -> TraceEntry | None:
         """The trace entry of ``user_id`` in the last policy that considered them."""
@@ -398,30 +390,21 @@ class RoutingResult:
 class _Evaluation(NamedTuple):  # a tuple: made for every lead routed
     eligible: int
     reason: FailureReason | None
-    trace: tuple[TraceEntry, ...]
+    profile: Profile
+    over: int
 
 
 def _evaluate(
-    index: PolicyIndex,
-    attributes: LeadAttributes,
-    state: RoutingState,
-    day: date,
-    want_trace: bool,
+    index: PolicyIndex, attributes: LeadAttributes, state: RoutingState, day: date
 ) -> _Evaluation:
-    size = index.size
-    st, zp = attributes.property_state, attributes.property_zip
-    active = index.all & ~index.paused
-    if want_trace:
-        state_ok = index.state_mask(st)
-        zip_ok = index.zip_mask(zp)
-        purpose_ok = index.purpose_mask(attributes.loan_purpose)
-        credit_ok = index.credit_mask(attributes.credit_rating)
-        filtered = active & state_ok & zip_ok & purpose_ok & credit_ok
-        licensed = filtered & index.license_mask(st, day)
-    else:
-        filtered, licensed = index.masks(
-            st, zp, attributes.loan_purpose, attributes.credit_rating, day
-        )
+    profile = index.masks(
+        attributes.property_state,
+        attributes.property_zip,
+        attributes.loan_purpose,
+        attributes.credit_rating,
+        day,
+    )
+    licensed = profile.licensed
     over = 0
     for bit, user_id, caps in index.capped:
         if licensed & bit:
@@ -431,43 +414,19 @@ def _evaluate(
                     over |= bit
                     break
     eligible = licensed & ~over
-
     reason: FailureReason | None = None
     if not eligible:
-        if size == 0:
+        if index.size == 0:
             reason = FailureReason.NO_AVAILABLE_AGENTS
-        elif not active:
+        elif not index.all & ~index.paused:
             reason = FailureReason.ALL_PAUSED
         elif licensed:
             reason = FailureReason.VOLUME_CAP
-        elif filtered:
+        elif profile.filtered:
             reason = FailureReason.NO_STATE_LICENSE
         else:
             reason = FailureReason.NO_AVAILABLE_AGENTS
-    if not want_trace:
-        return _Evaluation(eligible, reason, ())
-
-    key = index.policy.key
-    trace = [TraceEntry(key, e.user_id, Verdict(e.why)) for e in index.excluded]
-    checks = (
-        (index.paused, Verdict.PAUSED, ""),
-        (~state_ok, Verdict.FILTER_STATE, f"property state {st or '(blank)'}"),
-        (~zip_ok, Verdict.FILTER_ZIP, f"property zip {zp or '(blank)'}"),
-        (~purpose_ok, Verdict.FILTER_LOAN_PURPOSE, f"loan purpose {attributes.loan_purpose}"),
-        (~credit_ok, Verdict.FILTER_CREDIT_RATING, f"credit rating {attributes.credit_rating}"),
-        (filtered & ~licensed, Verdict.NO_STATE_LICENSE, f"no license for {st or '(blank)'}"),
-        (over, Verdict.VOLUME_CAP, "volume cap reached"),
-    )
-    for i, user_id in enumerate(index.member_ids):
-        bit = 1 << i
-        for mask, verdict, detail in checks:
-            if mask & bit:
-                trace.append(TraceEntry(key, user_id, verdict, detail))
-                break
-        else:
-            trace.append(TraceEntry(key, user_id, Verdict.ELIGIBLE))
-    trace.sort(key=lambda e: e.user_id)
-    return _Evaluation(eligible, reason, tuple(trace))
+    return _Evaluation(eligible, reason, profile, over)
 
 
 def _pick(index: PolicyIndex, eligible: int, rotation: _Rotation, state: RoutingState) -> int:
@@ -510,25 +469,16 @@ def _pick(index: PolicyIndex, eligible: int, rotation: _Rotation, state: Routing
     return best
 
 
-#: What the chosen member's trace entry says of the rule that chose it.
-_WHY_CHOSEN = {
-    Distribution.ROUND_ROBIN: "least_recent",
-    Distribution.DIRECT: "direct",
-    Distribution.WEIGHTED: "weighted: highest running weight",
-    Distribution.LEAST_LOADED: "least_loaded: fewest open leads, then least_recent",
-}
-
-
 class _Attempt(NamedTuple):  # a tuple: made for every lead routed
-    """One policy's answer: an assignee, an offer, or a failure."""
+    """One policy's answer: an assignee, an offer, or a failure, and what it saw."""
 
     policy: str
     distribution: Distribution
+    step: Step
     assignee: int | None = None
     rotation: _Rotation | None = None
     offer_to: tuple[int, ...] = ()
     reason: FailureReason | None = None
-    trace: tuple[TraceEntry, ...] = ()
 
 
 def _try_policy(
@@ -537,41 +487,24 @@ def _try_policy(
     attributes: LeadAttributes,
     state: RoutingState,
     day: date,
-    want_trace: bool,
 ) -> _Attempt:
     index = directory.index(policy_key)
     policy = index.policy
-    evaluation = _evaluate(index, attributes, state, day, want_trace)
-    if not evaluation.eligible:
-        return _Attempt(
-            policy_key, policy.distribution, reason=evaluation.reason, trace=evaluation.trace
-        )
+    eligible, reason, profile, over = _evaluate(index, attributes, state, day)
+    if not eligible:
+        step = Step(index, attributes, profile, over, reason=reason)
+        return _Attempt(policy_key, policy.distribution, step, reason=reason)
     rotation = state._rotation(policy_key, index)
     if policy.distribution in OFFER_DISTRIBUTIONS:
         # least recently assigned first; the rotation moves when someone accepts
         limit = policy.ring_size if policy.distribution is Distribution.RING_ALL else None
-        ranked = islice(rotation.by_recency(evaluation.eligible), limit)
-        order = [index.member_ids[i] for i in ranked]
-        rank = {user_id: n for n, user_id in enumerate(order, start=1)}
-        trace = tuple(
-            attrs.evolve(e, verdict=Verdict.OFFERED, detail=f"least_recent: {rank[e.user_id]}")
-            if e.user_id in rank
-            else e
-            for e in evaluation.trace
-        )
-        return _Attempt(policy_key, policy.distribution, offer_to=tuple(order), trace=trace)
-    chosen = _pick(index, evaluation.eligible, rotation, state)
-    assignee = index.member_ids[chosen]
-    trace = evaluation.trace
-    if trace:
-        why = _WHY_CHOSEN[policy.distribution]
-        trace = tuple(
-            attrs.evolve(e, verdict=Verdict.CHOSEN, detail=why) if e.user_id == assignee else e
-            for e in trace
-        )
-    return _Attempt(
-        policy_key, policy.distribution, assignee=assignee, rotation=rotation, trace=trace
-    )
+        ranked = islice(rotation.by_recency(eligible), limit)
+        order = tuple(index.member_ids[i] for i in ranked)
+        step = Step(index, attributes, profile, over, offered=order)
+        return _Attempt(policy_key, policy.distribution, step, offer_to=order)
+    assignee = index.member_ids[_pick(index, eligible, rotation, state)]
+    step = Step(index, attributes, profile, over, chosen=assignee)
+    return _Attempt(policy_key, policy.distribution, step, assignee=assignee, rotation=rotation)
 
 
 def _local_day(directory: Directory, now: datetime) -> date:
@@ -589,7 +522,7 @@ def _assigned(
     distribution: Distribution | None = None,
     via_fallback: bool = False,
     primary_reason: FailureReason | None = None,
-    trace: tuple[TraceEntry, ...] = (),
+    steps: tuple[Step, ...] = (),
 ) -> RoutingResult:
     routed = method in (AssignmentMethod.ROUTING, AssignmentMethod.FALLBACK)
     load = state.load(user_id).plus_one(day, routed=routed)
@@ -602,7 +535,7 @@ def _assigned(
         distribution=distribution,
         via_fallback=via_fallback,
         primary_reason=primary_reason,
-        trace=trace,
+        steps=steps,
     )
 
 
@@ -616,7 +549,7 @@ def _unrouted(
     distribution: Distribution | None = None,
     via_fallback: bool = False,
     primary_reason: FailureReason | None = None,
-    trace: tuple[TraceEntry, ...] = (),
+    steps: tuple[Step, ...] = (),
 ) -> RoutingResult:
     if contact_matched:
         outcome = Outcome.UNASSIGNED
@@ -632,7 +565,7 @@ def _unrouted(
         via_fallback=via_fallback,
         reason=reason,
         primary_reason=primary_reason,
-        trace=trace,
+        steps=steps,
     )
 
 
@@ -645,22 +578,20 @@ def _from_attempts(
     day: date,
     *,
     contact_matched: bool,
-    want_trace: bool,
     start_with_fallback: bool = False,
     primary_reason: FailureReason | None = None,
-    earlier_trace: tuple[TraceEntry, ...] = (),
 ) -> RoutingResult:
     plan: list[tuple[str, bool]] = []
     if source.primary_policy is not None and not start_with_fallback:
         plan.append((source.primary_policy, False))
     if source.fallback_policy is not None:
         plan.append((source.fallback_policy, True))
-    trace = earlier_trace
+    steps: tuple[Step, ...] = ()
     last: _Attempt | None = None
     last_is_fallback = False
     for policy_key, is_fallback in plan:
-        attempt = _try_policy(directory, policy_key, attributes, state, day, want_trace)
-        trace += attempt.trace
+        attempt = _try_policy(directory, policy_key, attributes, state, day)
+        steps += (attempt.step,)
         if attempt.assignee is not None:
             return _assigned(
                 state,
@@ -672,7 +603,7 @@ def _from_attempts(
                 distribution=attempt.distribution,
                 via_fallback=is_fallback,
                 primary_reason=primary_reason,
-                trace=trace,
+                steps=steps,
             )
         if attempt.offer_to:
             policy = directory.policy(policy_key)
@@ -696,14 +627,14 @@ def _from_attempts(
                 via_fallback=is_fallback,
                 primary_reason=primary_reason,
                 offer=offer,
-                trace=trace,
+                steps=steps,
             )
         if not is_fallback:
             primary_reason = attempt.reason
         last, last_is_fallback = attempt, is_fallback
     if last is None:
         reason = primary_reason or FailureReason.NO_POLICY
-        return _unrouted(directory, state, reason, contact_matched, trace=trace)
+        return _unrouted(directory, state, reason, contact_matched, steps=steps)
     assert last.reason is not None
     return _unrouted(
         directory,
@@ -714,63 +645,7 @@ def _from_attempts(
         distribution=last.distribution,
         via_fallback=last_is_fallback,
         primary_reason=primary_reason if last_is_fallback else None,
-        trace=trace,
-    )
-
-
-def _first_policy_assigns(
-    directory: Directory,
-    source: LeadSource,
-    attributes: LeadAttributes,
-    state: RoutingState,
-    day: date,
-) -> RoutingResult | None:
-    """What :func:`_from_attempts` decides when the first policy it tries assigns the lead
-    (the usual case), without a trace; ``None`` in every other case.
-
-    The same steps as :func:`_try_policy`, :func:`_evaluate` and :func:`_pick`
-    for that one policy, without the objects they pass along: a batch routes
-    millions of leads. Nothing is changed unless the lead is assigned.
-    """
-    key = source.primary_policy
-    via_fallback = key is None
-    if key is None:
-        key = source.fallback_policy
-        if key is None:
-            return None
-    index = directory.index(key)
-    distribution = index.policy.distribution
-    if distribution in OFFER_DISTRIBUTIONS:
-        return None
-    _, licensed = index.masks(
-        attributes.property_state,
-        attributes.property_zip,
-        attributes.loan_purpose,
-        attributes.credit_rating,
-        day,
-    )
-    over = 0
-    for bit, user_id, caps in index.capped:
-        if licensed & bit:
-            load = state.load(user_id)
-            for cap in caps:
-                if load.count(cap.per, day) >= cap.count:
-                    over |= bit
-                    break
-    eligible = licensed & ~over
-    if not eligible:
-        return None
-    rotation = state._rotation(key, index)
-    chosen = _pick(index, eligible, rotation, state)
-    return _assigned(
-        state,
-        index.member_ids[chosen],
-        day,
-        AssignmentMethod.FALLBACK if via_fallback else AssignmentMethod.ROUTING,
-        policy=key,
-        rotation=rotation,
-        distribution=distribution,
-        via_fallback=via_fallback,
+        steps=steps,
     )
 
 
@@ -784,7 +659,6 @@ def route(
     creator: User | None = None,
     assignee: int | None = None,
     contact_matched: bool = False,
-    trace: bool = True,
 ) -> RoutingResult:
     """Decide who gets a new lead; see the module documentation for the order of rules.
 
@@ -792,8 +666,8 @@ def route(
     journeys and the API). ``assignee`` is an explicit assignee, allowed for
     admins and imports. ``contact_matched`` says whether the lead joined an
     existing contact, which decides between *unassigned* and *held/rejected*
-    when nobody can take it. ``trace=False`` skips the per-member trace (for
-    bulk routing); the decision is the same.
+    when nobody can take it. The result records what routing saw, so its
+    ``trace`` and ``decision`` can be read afterwards at no cost to others.
     """
     attributes = lead.attributes if isinstance(lead, Lead) else lead
     source_obj = directory.source(source) if isinstance(source, str) else source
@@ -810,10 +684,6 @@ def route(
         if not user.active:
             raise PermissionDenied(f"user {assignee} is inactive and cannot be assigned leads")
         return _assigned(state, assignee, day, AssignmentMethod.OVERRIDE)
-    if not trace:
-        quick = _first_policy_assigns(directory, source_obj, attributes, state, day)
-        if quick is not None:
-            return quick
     return _from_attempts(
         directory,
         source_obj,
@@ -822,7 +692,6 @@ def route(
         now,
         day,
         contact_matched=contact_matched,
-        want_trace=trace,
     )
 
 
@@ -833,7 +702,6 @@ def resolve_offer(
     *,
     directory: Directory,
     state: RoutingState,
-    trace: bool = True,
 ) -> RoutingResult:
     """Settle an offer: the first acceptance before it expires wins.
 
@@ -883,7 +751,6 @@ def resolve_offer(
             now,
             day,
             contact_matched=offer.contact_matched,
-            want_trace=trace,
             start_with_fallback=True,
             primary_reason=reason,
         )
@@ -928,7 +795,6 @@ class Router:
         creator: User | None = None,
         assignee: int | None = None,
         contact_matched: bool = False,
-        trace: bool = False,
     ) -> RoutingResult:
         """Route one lead, as :func:`route`, and keep the new state."""
         return route(
@@ -940,13 +806,8 @@ class Router:
             creator=creator,
             assignee=assignee,
             contact_matched=contact_matched,
-            trace=trace,
         )
 
-    def resolve_offer(
-        self, offer: Offer, accepted_by: int | None, now: datetime, *, trace: bool = False
-    ) -> RoutingResult:
+    def resolve_offer(self, offer: Offer, accepted_by: int | None, now: datetime) -> RoutingResult:
         """Settle an offer, as :func:`resolve_offer`, and keep the new state."""
-        return resolve_offer(
-            offer, accepted_by, now, directory=self.directory, state=self._live, trace=trace
-        )
+        return resolve_offer(offer, accepted_by, now, directory=self.directory, state=self._live)

@@ -43,7 +43,7 @@ import cattrs
 from cattrs.fns import identity
 
 from leadflow.errors import LeadflowError
-from leadflow.events import EVENT_TYPES, Event, LeadAssigned, LeadCreated
+from leadflow.events import EVENT_TYPES, Decision, Event, LeadAssigned, LeadCreated
 from leadflow.model import (
     Contact,
     ContactDetails,
@@ -556,7 +556,8 @@ def _lead_created_json(e: LeadCreated) -> str:
         f'{{"at":"{_iso(e.at)}","actor":{_int_text(e.actor)},"via":{_int_text(e.via)},'
         f'"interface":{_str_text(e.interface)},'
         f'"lead_id":"{_uuid_text(e.lead_id)}","contact_id":"{_uuid_text(e.contact_id)}",'
-        f'"source":{_quote(e.source)},"origin":{_quote(e.origin)},"stage":{_quote(e.stage)}}}'
+        f'"source":{_quote(e.source)},"origin":{_quote(e.origin)},"stage":{_quote(e.stage)},'
+        f'"decision":{_decision_json(e.decision)}}}'
     )
 
 
@@ -565,8 +566,15 @@ def _lead_assigned_json(e: LeadAssigned) -> str:
         f'{{"at":"{_iso(e.at)}","actor":{_int_text(e.actor)},"via":{_int_text(e.via)},'
         f'"interface":{_str_text(e.interface)},'
         f'"lead_id":"{_uuid_text(e.lead_id)}","assignee_id":{int.__repr__(e.assignee_id)},'
-        f'"method":{_quote(e.method)},"policy":{_str_text(e.policy)}}}'
+        f'"method":{_quote(e.method)},"policy":{_str_text(e.policy)},'
+        f'"decision":{_decision_json(e.decision)}}}'
     )
+
+
+def _decision_json(decision: Decision | None) -> str:
+    if decision is None:
+        return "null"
+    return _encode(_CONVERTER.unstructure(decision, Decision))
 
 
 #: Events written as text directly; the others go through the converter.
