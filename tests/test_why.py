@@ -58,7 +58,8 @@ def test_a_routed_lead_says_which_policy_chose_whom_and_who_was_passed_over(stor
 def test_an_unassigned_lead_says_why_nobody_took_it(store: Store) -> None:
     desk, _ = make_desk(store)
     created = desk.create_lead(row(), source="referral")  # a source without a policy
-    assert created.lead is not None and created.lead.assignee_id is None
+    assert created.lead is not None
+    assert created.lead.assignee_id is None
     why = desk.why(created.lead.lead_id)
     assert why.decision is not None
     assert why.decision.reason == "no_policy"
@@ -94,7 +95,8 @@ def test_an_imported_lead_keeps_the_same_decision_as_one_made_alone(store: Store
     lead = outcome.lead  # type: ignore[attr-defined]
     assert desk.why(lead.lead_id).decision == alone.why(made.lead.lead_id).decision
     created = desk.history(lead.lead_id)[0]
-    assert isinstance(created, LeadCreated) and created.decision is not None
+    assert isinstance(created, LeadCreated)
+    assert created.decision is not None
 
 
 def test_leadflow_why_prints_the_decision_and_json(tmp_path: Path) -> None:
@@ -149,4 +151,5 @@ def test_leadflow_why_prints_the_decision_and_json(tmp_path: Path) -> None:
     assert data["lead_id"] == str(lead.lead_id)
     assert data["decision"]["steps"][0]["winner"] == lead.assignee_id
     missing = runner.invoke(cli, ["why", "ffffffff", "--db", str(db)])
-    assert missing.exit_code != 0 and "Traceback" not in missing.output
+    assert missing.exit_code != 0
+    assert "Traceback" not in missing.output
