@@ -267,7 +267,7 @@ class CommandContext:
         month = midnight.replace(day=1)
         return day, midnight, week, month
 
-    def _needs_loads(self, source: str) -> bool:
+    def needs_loads(self, source: str) -> bool:
         """Whether routing this source reads load counts (volume caps, least loaded)."""
         found = self.directory.sources.get(source)
         if found is None:
@@ -284,7 +284,7 @@ class CommandContext:
 
     def routing_state(self, reads: RoutingReads, source: str, now: datetime) -> RoutingState:
         """The cursors, and the load counts of the source's candidates when routing reads them."""
-        if not self._needs_loads(source):
+        if not self.needs_loads(source):
             return RoutingState(reads.cursors(), {})
         owners = sorted(self.directory.pool_owners(source))
         if not owners:

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 import attrs
 
@@ -162,8 +162,17 @@ _NO_OWNER = 0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN_SAFETY = SafeUUID.unknown
+
+
 def _uuid(number: int) -> UUID:
-    return UUID(int=number)
+    """``UUID(int=number)`` for a number known to fit, without the checks."""
+    made = _new(UUID)
+    _set(made, "int", number)
+    _set(made, "is_safe", _UNKNOWN_SAFETY)
+    return made
 
 
 class DryStore:
@@ -205,7 +214,7 @@ class DryStore:
     def _contact(self, number: int, details: ContactDetails) -> Contact:
         owner = self._owners[number]
         return Contact(
-            contact_id=UUID(int=_DRY_IDS + number),
+            contact_id=_uuid(_DRY_IDS + number),
             details=details,
             created_at=self._made_at or _EPOCH,
             owner_id=owner if owner != _NO_OWNER else None,
@@ -227,18 +236,22 @@ class DryStore:
                 owners[number] = contact.owner_id or _NO_OWNER
             else:
                 self._base_owners[contact.contact_id] = contact.owner_id or _NO_OWNER
-        terminal = records.ctx.terminal
-        initial = records.ctx.playbook.initial_stage.key
-        for draft, _, _, _, result in records.rows:
-            assignee = result.assignee_id
-            if draft.attributes.external_id is not None:
-                self._externals.add(draft.attributes.external_id)
-            if assignee is None:
-                continue
-            if result.method in _ROUTED:
-                self._routed[assignee] += 1
-            if (draft.stage or initial) not in terminal:
-                self._open[assignee] += 1
+        externals = self._externals
+        for draft, _, _ in records.rows:
+            external_id = draft.attributes.external_id
+            if external_id is not None:
+                externals.add(external_id)
+        if records.loads:  # routing reads load counts: keep the run's
+            terminal = records.ctx.terminal
+            initial = records.ctx.playbook.initial_stage.key
+            for draft, _, result in records.rows:
+                assignee = result.assignee_id
+                if assignee is None:
+                    continue
+                if result.method in _ROUTED:
+                    self._routed[assignee] += 1
+                if (draft.stage or initial) not in terminal:
+                    self._open[assignee] += 1
 
 
 class _DryUnit:

@@ -261,10 +261,12 @@ class Records:
         self.messages: list[tuple[UUID, int, Contact, int]] = []
         self.jobs: list[OutboxMessage] = []
         self._templates: tuple[_Template[Contact], _Template[Lead]] | None = None
-        #: (draft, contact, lead id, message id, routing result) of each lead added
-        self.rows: list[tuple[LeadDraft, Contact, UUID, UUID | None, RoutingResult]] = []
+        #: (draft, contact, routing result) of each lead added
+        self.rows: list[tuple[LeadDraft, Contact, RoutingResult]] = []
         #: Whether :meth:`build` ran: the leads and the rest are built.
         self.built = False
+        #: Whether routing this chunk's source reads load counts.
+        self.loads = ctx.needs_loads(intake.source)
         self._initial_stage = ctx.playbook.initial_stage.key
 
     def _make_templates(self, draft: LeadDraft) -> tuple[_Template[Contact], _Template[Lead]]:
@@ -286,9 +288,9 @@ class Records:
     def add(
         self, draft: LeadDraft, contact: Contact | None, result: RoutingResult, contacts: Contacts
     ) -> tuple[Contact, int]:
-        """Make the row's contact (or give its match an owner) and its lead's id; returns the
-        contact and the position of the lead. The lead itself, its events, record, message
-        and jobs are built when a unit of work takes them (:meth:`build`)."""
+        """Make the row's contact (or give its match an owner); returns the contact and the
+        position of the lead. The lead itself, its events, record, message and jobs are
+        built when a unit of work takes them (:meth:`build`)."""
         next_id = self._next_id
         assignee = result.assignee_id
         if contact is None:
@@ -304,13 +306,7 @@ class Records:
                 self.new_contacts[contact_id] = contact
             else:
                 self.changed_contacts[contact_id] = contact
-        lead_id = next_id()
-        message_id = (
-            next_id()
-            if assignee is not None and self.ctx.config.settings.notify_on_assignment
-            else None
-        )
-        self.rows.append((draft, contact, lead_id, message_id, result))
+        self.rows.append((draft, contact, result))
         return contact, len(self.rows) - 1
 
     def build(self) -> None:
@@ -325,7 +321,9 @@ class Records:
         actor, via, interface, origin = self.actor, intake.via, ctx.interface, intake.origin
         source, playbook, subscriptions = self.source.key, ctx.playbook, ctx.subscriptions
         leads, events, records, messages = self.leads, self.events, self.records, self.messages
-        for draft, contact, lead_id, message_id, result in self.rows:
+        notify = ctx.config.settings.notify_on_assignment
+        for draft, contact, result in self.rows:
+            lead_id = next_id()
             contact_id = contact.contact_id
             stage = draft.stage or self._initial_stage
             made: list[Event] = [
@@ -357,8 +355,8 @@ class Records:
             events += made
             if result.outcome in (Outcome.UNASSIGNED, Outcome.HELD) and result.reason is not None:
                 records.append((position, draft.contact, result))
-            if message_id is not None and assignee is not None:
-                messages.append((message_id, position, contact, assignee))
+            if notify and assignee is not None:
+                messages.append((next_id(), position, contact, assignee))
             if subscriptions:
                 for event in made:
                     for subscription in fired(subscriptions, event, lead, depth=intake.depth):

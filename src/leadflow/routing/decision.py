@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import attrs
 
@@ -68,15 +69,14 @@ WHY_CHOSEN = {
 }
 
 
-@attrs.frozen(eq=False)
-class Step:
+class Step(NamedTuple):  # a tuple: made for every policy tried for every lead
     """One policy tried for one lead, as routing saw it (see the module documentation).
 
     ``chosen`` is the member given the lead (its user id), ``offered`` the
     members offered it in order; ``reason`` why nobody could be.
     """
 
-    index: PolicyIndex
+    policy_index: PolicyIndex
     attributes: LeadAttributes
     profile: Profile
     over: int
@@ -86,11 +86,11 @@ class Step:
 
     @property
     def policy(self) -> str:
-        return self.index.policy.key
+        return self.policy_index.policy.key
 
     def verdicts(self) -> Iterator[tuple[int, Verdict, str]]:
         """Each member's user id, verdict and detail, in member order, then the excluded."""
-        index, a, profile = self.index, self.attributes, self.profile
+        index, a, profile = self.policy_index, self.attributes, self.profile
         st, zp = a.property_state, a.property_zip
         checks = (
             (index.paused, Verdict.PAUSED, ""),
@@ -143,7 +143,7 @@ _STEPS_KEPT = 4096
 
 def _step(step: Step) -> DecisionStep:
     """``step`` as a :class:`DecisionStep`; the same steps are made once (a batch has few)."""
-    kept = step.index.steps
+    kept = step.policy_index.steps
     key = (step.profile, step.over, step.reason, step.chosen, step.offered)
     made = kept.get(key)
     if not isinstance(made, DecisionStep):
@@ -153,7 +153,7 @@ def _step(step: Step) -> DecisionStep:
                 groups.setdefault(verdict, []).append(user_id)
         made = DecisionStep(
             policy=step.policy,
-            distribution=str(step.index.policy.distribution),
+            distribution=str(step.policy_index.policy.distribution),
             winner=step.chosen,
             offered=step.offered,
             reason=None if step.reason is None else str(step.reason),

@@ -254,6 +254,7 @@ class Directory:
         if problems:
             raise ConfigError(problems)
         self._indexes = {p.key: self._index(p) for p in policies}
+        self._plans: dict[tuple[str, bool], tuple[tuple[str, bool], ...]] = {}
         self._last: tuple[datetime | None, date] = (None, date.min)
 
     def _team_members(self, policy: RoutingPolicy) -> set[int]:
@@ -297,6 +298,22 @@ class Directory:
             return self.users[user_id]
         except KeyError:
             raise NotFound(f"user {user_id} does not exist") from None
+
+    def plan(
+        self, source: LeadSource, start_with_fallback: bool = False
+    ) -> tuple[tuple[str, bool], ...]:
+        """The policies to try for a lead of ``source``, in order, each with whether it is the
+        fallback (``start_with_fallback``: the fallback alone)."""
+        key = (source.key, start_with_fallback)
+        plan = self._plans.get(key)
+        if plan is None:
+            steps: list[tuple[str, bool]] = []
+            if source.primary_policy is not None and not start_with_fallback:
+                steps.append((source.primary_policy, False))
+            if source.fallback_policy is not None:
+                steps.append((source.fallback_policy, True))
+            plan = self._plans[key] = tuple(steps)
+        return plan
 
     def source(self, key: str) -> LeadSource:
         try:

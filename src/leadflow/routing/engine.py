@@ -469,42 +469,29 @@ def _pick(index: PolicyIndex, eligible: int, rotation: _Rotation, state: Routing
     return best
 
 
-class _Attempt(NamedTuple):  # a tuple: made for every lead routed
-    """One policy's answer: an assignee, an offer, or a failure, and what it saw."""
-
-    policy: str
-    distribution: Distribution
-    step: Step
-    assignee: int | None = None
-    rotation: _Rotation | None = None
-    offer_to: tuple[int, ...] = ()
-    reason: FailureReason | None = None
-
-
 def _try_policy(
     directory: Directory,
     policy_key: str,
     attributes: LeadAttributes,
     state: RoutingState,
     day: date,
-) -> _Attempt:
+) -> tuple[Step, _Rotation | None]:
+    """One policy's answer (its step: an assignee, an offer or a failure) and, when it
+    assigns, its moved rotation."""
     index = directory.index(policy_key)
     policy = index.policy
     eligible, reason, profile, over = _evaluate(index, attributes, state, day)
     if not eligible:
-        step = Step(index, attributes, profile, over, reason=reason)
-        return _Attempt(policy_key, policy.distribution, step, reason=reason)
+        return Step(index, attributes, profile, over, reason), None
     rotation = state._rotation(policy_key, index)
     if policy.distribution in OFFER_DISTRIBUTIONS:
         # least recently assigned first; the rotation moves when someone accepts
         limit = policy.ring_size if policy.distribution is Distribution.RING_ALL else None
         ranked = islice(rotation.by_recency(eligible), limit)
         order = tuple(index.member_ids[i] for i in ranked)
-        step = Step(index, attributes, profile, over, offered=order)
-        return _Attempt(policy_key, policy.distribution, step, offer_to=order)
-    assignee = index.member_ids[_pick(index, eligible, rotation, state)]
-    step = Step(index, attributes, profile, over, chosen=assignee)
-    return _Attempt(policy_key, policy.distribution, step, assignee=assignee, rotation=rotation)
+        return Step(index, attributes, profile, over, offered=order), None
+    chosen = index.member_ids[_pick(index, eligible, rotation, state)]
+    return Step(index, attributes, profile, over, chosen=chosen), rotation
 
 
 def _local_day(directory: Directory, now: datetime) -> date:
@@ -581,37 +568,33 @@ def _from_attempts(
     start_with_fallback: bool = False,
     primary_reason: FailureReason | None = None,
 ) -> RoutingResult:
-    plan: list[tuple[str, bool]] = []
-    if source.primary_policy is not None and not start_with_fallback:
-        plan.append((source.primary_policy, False))
-    if source.fallback_policy is not None:
-        plan.append((source.fallback_policy, True))
     steps: tuple[Step, ...] = ()
-    last: _Attempt | None = None
+    last: Step | None = None
     last_is_fallback = False
-    for policy_key, is_fallback in plan:
-        attempt = _try_policy(directory, policy_key, attributes, state, day)
-        steps += (attempt.step,)
-        if attempt.assignee is not None:
+    for policy_key, is_fallback in directory.plan(source, start_with_fallback):
+        step, rotation = _try_policy(directory, policy_key, attributes, state, day)
+        steps += (step,)
+        distribution = step.policy_index.policy.distribution
+        if step.chosen is not None:
             return _assigned(
                 state,
-                attempt.assignee,
+                step.chosen,
                 day,
                 AssignmentMethod.FALLBACK if is_fallback else AssignmentMethod.ROUTING,
                 policy=policy_key,
-                rotation=attempt.rotation,
-                distribution=attempt.distribution,
+                rotation=rotation,
+                distribution=distribution,
                 via_fallback=is_fallback,
                 primary_reason=primary_reason,
                 steps=steps,
             )
-        if attempt.offer_to:
-            policy = directory.policy(policy_key)
+        if step.offered:
+            policy = step.policy_index.policy
             offer = Offer(
                 source=source.key,
                 policy=policy_key,
-                distribution=policy.distribution,
-                candidates=attempt.offer_to,
+                distribution=distribution,
+                candidates=step.offered,
                 created_at=now,
                 expires_at=now + policy.offer_expires_after,
                 attributes=attributes,
@@ -623,15 +606,15 @@ def _from_attempts(
                 outcome=Outcome.OFFERED,
                 state=state,
                 policy=policy_key,
-                distribution=policy.distribution,
+                distribution=distribution,
                 via_fallback=is_fallback,
                 primary_reason=primary_reason,
                 offer=offer,
                 steps=steps,
             )
         if not is_fallback:
-            primary_reason = attempt.reason
-        last, last_is_fallback = attempt, is_fallback
+            primary_reason = step.reason
+        last, last_is_fallback = step, is_fallback
     if last is None:
         reason = primary_reason or FailureReason.NO_POLICY
         return _unrouted(directory, state, reason, contact_matched, steps=steps)
@@ -642,7 +625,7 @@ def _from_attempts(
         last.reason,
         contact_matched,
         policy=last.policy,
-        distribution=last.distribution,
+        distribution=last.policy_index.policy.distribution,
         via_fallback=last_is_fallback,
         primary_reason=primary_reason if last_is_fallback else None,
         steps=steps,
