@@ -142,7 +142,7 @@ class HashSet(HashIndex):
 
     def add(self, text: object) -> bool:
         """Add ``text``; whether it was new."""
-        return self.get(text) < 0 and self.put(text, 0)
+        return self.put(text, 0)
 
     def has_any(self, *texts: object) -> bool:
         """Whether one of ``texts`` (``None`` is skipped: never in the set) is in it."""

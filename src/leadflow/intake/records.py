@@ -159,33 +159,36 @@ _new = object.__new__
 
 
 class _Template(Generic[_T]):
-    """Copies of one validated attrs value with some fields replaced, skipping ``__init__``.
+    """Copies of one validated attrs value with the fields ``vary`` replaced, skipping
+    ``__init__``.
 
-    ``template(**changes)`` equals ``attrs.evolve(value, **changes)`` at a
-    fraction of the cost: the fields copied were validated when ``value``
-    was built, and the caller passes replacements that are valid by
+    ``template(a, b)`` equals ``attrs.evolve(value, **{vary[0]: a, vary[1]: b})``
+    at a fraction of the cost: the fields copied were validated when
+    ``value`` was built, and the caller passes replacements that are valid by
     construction (fresh ids, validated drafts, aware moments, the changes
     :func:`~leadflow.events.changes_of` makes). Fields are set through their
     slots, as ``__init__`` sets them.
     """
 
-    def __init__(self, value: _T) -> None:
+    def __init__(self, value: _T, *vary: str) -> None:
         cls = type(value)
         if hasattr(cls, "__attrs_post_init__"):
             raise TypeError(f"{cls.__name__} checks more than its fields: build it normally")
         self._cls = cls
         self._setters = {f.name: getattr(cls, f.name).__set__ for f in attrs.fields(cls)}
         self._fixed = [
-            (set_field, getattr(value, name)) for name, set_field in self._setters.items()
+            (set_field, getattr(value, name))
+            for name, set_field in self._setters.items()
+            if name not in vary
         ]
+        self._vary = [self._setters[name] for name in vary]
 
-    def __call__(self, **changes: Any) -> _T:
+    def __call__(self, *values: object) -> _T:
         made: _T = _new(self._cls)
         for set_field, value in self._fixed:
             set_field(made, value)
-        setters = self._setters
-        for name, value in changes.items():
-            setters[name](made, value)
+        for set_field, value in zip(self._vary, values, strict=True):
+            set_field(made, value)
         return made
 
     def fill(self, made: _T, changes: dict[str, Any]) -> None:
@@ -282,7 +285,10 @@ class Records:
             stage=self._initial_stage,
             origin=self.intake.origin,
         )
-        self._templates = (_Template(contact), _Template(lead))
+        self._templates = (
+            _Template(contact, "contact_id", "details", "owner_id"),
+            _Template(lead, "lead_id", "contact_id", "attributes", "stage"),
+        )
         return self._templates
 
     def add(
@@ -295,7 +301,7 @@ class Records:
         assignee = result.assignee_id
         if contact is None:
             make_contact = (self._templates or self._make_templates(draft))[0]
-            contact = make_contact(contact_id=next_id(), details=draft.contact, owner_id=assignee)
+            contact = make_contact(next_id(), draft.contact, assignee)
             self.new_contacts[contact.contact_id] = contact
             contacts.add(contact)
         elif contact.owner_id is None and assignee is not None:
@@ -345,9 +351,7 @@ class Records:
                 made.append(
                     assignment(lead_id, result, now, actor=actor, via=via, interface=interface)
                 )
-            lead = make_lead(
-                lead_id=lead_id, contact_id=contact_id, attributes=draft.attributes, stage=stage
-            )
+            lead = make_lead(lead_id, contact_id, draft.attributes, stage)
             for event in made:  # apply_events, on the lead being built
                 make_lead.fill(lead, changes_of(lead, event))
             position = len(leads)

@@ -35,7 +35,6 @@ import enum
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from itertools import chain, islice
-from typing import NamedTuple
 
 import attrs
 
@@ -51,7 +50,7 @@ from leadflow.routing.config import (
     Unroutable,
 )
 from leadflow.routing.decision import Step, TraceEntry, Verdict, decision_of, trace_of
-from leadflow.routing.directory import Directory, PolicyIndex, Profile
+from leadflow.routing.directory import Directory, PolicyIndex
 
 __all__ = [
     "Offer",
@@ -387,48 +386,6 @@ class RoutingResult:
 # --------------------------------------------------------------------------- evaluation
 
 
-class _Evaluation(NamedTuple):  # a tuple: made for every lead routed
-    eligible: int
-    reason: FailureReason | None
-    profile: Profile
-    over: int
-
-
-def _evaluate(
-    index: PolicyIndex, attributes: LeadAttributes, state: RoutingState, day: date
-) -> _Evaluation:
-    profile = index.masks(
-        attributes.property_state,
-        attributes.property_zip,
-        attributes.loan_purpose,
-        attributes.credit_rating,
-        day,
-    )
-    licensed = profile.licensed
-    over = 0
-    for bit, user_id, caps in index.capped:
-        if licensed & bit:
-            load = state.load(user_id)
-            for cap in caps:
-                if load.count(cap.per, day) >= cap.count:
-                    over |= bit
-                    break
-    eligible = licensed & ~over
-    reason: FailureReason | None = None
-    if not eligible:
-        if index.size == 0:
-            reason = FailureReason.NO_AVAILABLE_AGENTS
-        elif not index.all & ~index.paused:
-            reason = FailureReason.ALL_PAUSED
-        elif licensed:
-            reason = FailureReason.VOLUME_CAP
-        elif profile.filtered:
-            reason = FailureReason.NO_STATE_LICENSE
-        else:
-            reason = FailureReason.NO_AVAILABLE_AGENTS
-    return _Evaluation(eligible, reason, profile, over)
-
-
 def _pick(index: PolicyIndex, eligible: int, rotation: _Rotation, state: RoutingState) -> int:
     """The chosen member's index, for the assigning distributions; moves ``rotation``.
 
@@ -477,11 +434,42 @@ def _try_policy(
     day: date,
 ) -> tuple[Step, _Rotation | None]:
     """One policy's answer (its step: an assignee, an offer or a failure) and, when it
-    assigns, its moved rotation."""
+    assigns, its moved rotation.
+
+    The members eligible are those that pass pause, the filters and the
+    license check (the masks of the lead's profile) and are under their
+    volume caps; when none is, the most specific reason says why.
+    """
     index = directory.index(policy_key)
     policy = index.policy
-    eligible, reason, profile, over = _evaluate(index, attributes, state, day)
+    profile = index.masks(
+        attributes.property_state,
+        attributes.property_zip,
+        attributes.loan_purpose,
+        attributes.credit_rating,
+        day,
+    )
+    licensed = profile.licensed
+    over = 0
+    for bit, user_id, caps in index.capped:
+        if licensed & bit:
+            load = state.load(user_id)
+            for cap in caps:
+                if load.count(cap.per, day) >= cap.count:
+                    over |= bit
+                    break
+    eligible = licensed & ~over
     if not eligible:
+        if index.size == 0:
+            reason = FailureReason.NO_AVAILABLE_AGENTS
+        elif not index.all & ~index.paused:
+            reason = FailureReason.ALL_PAUSED
+        elif licensed:
+            reason = FailureReason.VOLUME_CAP
+        elif profile.filtered:
+            reason = FailureReason.NO_STATE_LICENSE
+        else:
+            reason = FailureReason.NO_AVAILABLE_AGENTS
         return Step(index, attributes, profile, over, reason), None
     rotation = state._rotation(policy_key, index)
     if policy.distribution in OFFER_DISTRIBUTIONS:
