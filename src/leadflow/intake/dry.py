@@ -225,11 +225,15 @@ class DryStore:
         keys, owners = self._keys, self._owners
         if self._made_at is None and records.new_contacts:
             self._made_at = records.now
-        for contact in records.new_contacts.values():
+        pending = records.pending
+        for contact_id, contact in records.new_contacts.items():
+            details, owner = (
+                pending[contact_id] if contact is None else (contact.details, contact.owner_id)
+            )
             number = len(owners)
-            owners.append(contact.owner_id or _NO_OWNER)
-            keys.put(contact.details.email, number)
-            keys.put(contact.details.cell_phone, number)
+            owners.append(owner or _NO_OWNER)
+            keys.put(details.email, number)
+            keys.put(details.cell_phone, number)
         for contact in records.changed_contacts.values():
             number = contact.contact_id.int - _DRY_IDS
             if number >= 0:  # one of the run's own
@@ -237,14 +241,14 @@ class DryStore:
             else:
                 self._base_owners[contact.contact_id] = contact.owner_id or _NO_OWNER
         externals = self._externals
-        for draft, _, _ in records.rows:
+        for draft, _, _, _ in records.rows:
             external_id = draft.attributes.external_id
             if external_id is not None:
                 externals.add(external_id)
         if records.loads:  # routing reads load counts: keep the run's
             terminal = records.ctx.terminal
             initial = records.ctx.playbook.initial_stage.key
-            for draft, _, result in records.rows:
+            for draft, _, _, result in records.rows:
                 assignee = result.assignee_id
                 if assignee is None:
                     continue

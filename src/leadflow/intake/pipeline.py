@@ -15,6 +15,7 @@ throwaway store (:class:`~leadflow.intake.dry.DryStore`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -219,7 +220,7 @@ class Pipeline:
         stored = unit.find_leads_by_external_ids(source_key, externals) if externals else {}
         # rows with a stored external id are duplicates: they match no contact
         fresh = [d for d in valid if d.attributes.external_id not in stored]
-        contacts = self._contacts(unit, fresh)
+        contacts, repeated = self._contacts(unit, fresh)
         records = Records(ctx, intake, now, unit.new_ids(now, 3 * len(fresh)))
 
         route, source, creator, assign_to = (
@@ -231,10 +232,8 @@ class Pipeline:
         add, match = records.add, contacts.match
         statuses: list[Status] = []
         made: dict[str, int] = {}  # external id -> position of its lead, within the chunk
-        # (position, lead position or -1, routing result, contact, matched, refusal)
-        rows: list[
-            tuple[int, int, RoutingResult | None, Contact | None, bool, ValidationError | None]
-        ] = []
+        # (position, lead position or -1, routing result, contact matched, refusal)
+        rows: list[tuple[int, int, RoutingResult | None, bool, ValidationError | None]] = []
         keep = rows.append if outcomes else _skip
         for position, (number, _, draft) in enumerate(items):
             if not isinstance(draft, LeadDraft):
@@ -245,11 +244,11 @@ class Pipeline:
             if ext is not None:
                 if ext in made:
                     statuses.append("duplicate")
-                    keep((position, made[ext], None, None, False, None))
+                    keep((position, made[ext], None, False, None))
                     continue
                 if ext in stored:
                     statuses.append("duplicate")
-                    keep((position, -1, None, None, False, None))
+                    keep((position, -1, None, False, None))
                     continue
             contact = match(draft.contact)
             requested = assign_to if assign_to is not None else draft.assignee_id
@@ -264,27 +263,19 @@ class Pipeline:
                 )
             except LeadflowError as error:
                 statuses.append("rejected")
-                keep(
-                    (
-                        position,
-                        -1,
-                        None,
-                        None,
-                        False,
-                        _refusal(error, "assignee_id", requested, number),
-                    )
-                )
+                refusal = _refusal(error, "assignee_id", requested, number)
+                keep((position, -1, None, False, refusal))
                 continue
             if result.outcome is Outcome.REJECTED:
                 statuses.append("rejected")
-                keep((position, -1, result, None, False, None))
+                keep((position, -1, result, False, None))
                 continue
             matched = contact is not None
-            contact, lead_at = add(draft, contact, result, contacts)
+            lead_at = add(draft, contact, result, contacts, repeated)
             if ext is not None:
                 made[ext] = lead_at
             statuses.append("assigned" if result.outcome is Outcome.ASSIGNED else "unassigned")
-            keep((position, lead_at, result, contact, matched, None))
+            keep((position, lead_at, result, matched, None))
         unit.take(records)
         # the cursors, once per chunk, in the same unit of work as its assignments
         for policy, cursor in router.state.cursors.items():
@@ -294,28 +285,28 @@ class Pipeline:
             return statuses, []
         return statuses, self._outcomes(items, rows, records, stored)
 
-    def _contacts(self, unit: IntakeUnit, fresh: Sequence[LeadDraft]) -> Contacts:
-        """The contacts the chunk's new leads may join, read once."""
+    def _contacts(self, unit: IntakeUnit, fresh: Sequence[LeadDraft]) -> tuple[Contacts, set[str]]:
+        """The contacts the chunk's new leads may join, read once, and the emails and phones
+        that more than one row of the chunk has (a contact made for one may be joined)."""
         actor = self.intake.actor.user_id
         if self.intake.contact_id is not None:
             fixed = unit.get_contact(self.intake.contact_id)
-            return Contacts((fixed,), self.scope, (), actor, fixed=fixed)
+            return Contacts((fixed,), self.scope, (), actor, fixed=fixed), set()
         owners = self.owners
-        emails = {d.contact.email for d in fresh if d.contact.email}
-        phones = {d.contact.cell_phone for d in fresh if d.contact.cell_phone}
+        emails = [e for d in fresh if (e := d.contact.email)]
+        phones = [p for d in fresh if (p := d.contact.cell_phone)]
         found = (
-            unit.find_contacts(emails=emails, phones=phones, owners=owners)
+            unit.find_contacts(emails=set(emails), phones=set(phones), owners=owners)
             if emails or phones
             else []
         )
-        return Contacts(found, self.scope, owners or (), actor)
+        repeated = {key for key, n in Counter(emails + phones).items() if n > 1}
+        return Contacts(found, self.scope, owners or (), actor), repeated
 
     def _outcomes(
         self,
         items: Sequence[Item],
-        rows: Sequence[
-            tuple[int, int, RoutingResult | None, Contact | None, bool, ValidationError | None]
-        ],
+        rows: Sequence[tuple[int, int, RoutingResult | None, bool, ValidationError | None]],
         records: Records,
         stored: Mapping[str, Lead | None],
     ) -> list[RowOutcome]:
@@ -325,7 +316,7 @@ class Pipeline:
             else _PENDING
             for number, row, draft in items
         ]
-        for position, lead_at, routed, contact, matched, refusal in rows:
+        for position, lead_at, routed, matched, refusal in rows:
             number, row, draft = items[position]
             assert isinstance(draft, LeadDraft)
             if refusal is not None:
@@ -364,7 +355,7 @@ class Pipeline:
                     row=row,
                     status="assigned" if routed.outcome is Outcome.ASSIGNED else "unassigned",
                     lead=records.lead(lead_at),
-                    contact=contact,
+                    contact=records.contact(lead_at),
                     routing=routed,
                     contact_matched=matched,
                     draft=draft,

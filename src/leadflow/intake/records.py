@@ -253,7 +253,11 @@ class Records:
         self.source = ctx.directory.source(intake.source)
         self.actor = intake.actor.user_id
         self._next_id: Callable[[], UUID] = ids.__next__
-        self.new_contacts: dict[UUID, Contact] = {}
+        #: The contacts the chunk made, in the order made: ``None`` until :meth:`build` for
+        #: one that no other row of the chunk can join (its details and owner wait in
+        #: :attr:`pending`).
+        self.new_contacts: dict[UUID, Contact | None] = {}
+        self.pending: dict[UUID, tuple[ContactDetails, int | None]] = {}
         self.changed_contacts: dict[UUID, Contact] = {}
         #: Each new lead with its ``next_change_at``, in the order made.
         self.leads: list[tuple[Lead, datetime | None]] = []
@@ -264,8 +268,9 @@ class Records:
         self.messages: list[tuple[UUID, int, Contact, int]] = []
         self.jobs: list[OutboxMessage] = []
         self._templates: tuple[_Template[Contact], _Template[Lead]] | None = None
-        #: (draft, contact, routing result) of each lead added
-        self.rows: list[tuple[LeadDraft, Contact, RoutingResult]] = []
+        #: (draft, contact id, contact or ``None`` while pending, routing result) of each
+        #: lead added
+        self.rows: list[tuple[LeadDraft, UUID, Contact | None, RoutingResult]] = []
         #: Whether :meth:`build` ran: the leads and the rest are built.
         self.built = False
         #: Whether routing this chunk's source reads load counts.
@@ -292,28 +297,46 @@ class Records:
         return self._templates
 
     def add(
-        self, draft: LeadDraft, contact: Contact | None, result: RoutingResult, contacts: Contacts
-    ) -> tuple[Contact, int]:
-        """Make the row's contact (or give its match an owner); returns the contact and the
-        position of the lead. The lead itself, its events, record, message and jobs are
-        built when a unit of work takes them (:meth:`build`)."""
-        next_id = self._next_id
+        self,
+        draft: LeadDraft,
+        contact: Contact | None,
+        result: RoutingResult,
+        contacts: Contacts,
+        repeated: Collection[str] = (),
+    ) -> int:
+        """Make the row's contact (or give its match an owner); returns the position of the
+        lead. A new contact is built now only when another row of the chunk may join it
+        (one of its keys is ``repeated``); the lead itself, its events, record, message and
+        jobs, and the other new contacts, are built when a unit of work takes them
+        (:meth:`build`)."""
         assignee = result.assignee_id
         if contact is None:
-            make_contact = (self._templates or self._make_templates(draft))[0]
-            contact = make_contact(next_id(), draft.contact, assignee)
-            self.new_contacts[contact.contact_id] = contact
-            contacts.add(contact)
-        elif contact.owner_id is None and assignee is not None:
-            contact = attrs.evolve(contact, owner_id=assignee)
-            contact_id = contact.contact_id
-            contacts.add(contact)
-            if contact_id in self.new_contacts:  # made by this chunk: store it as it ends
-                self.new_contacts[contact_id] = contact
+            contact_id = self._next_id()
+            details = draft.contact
+            if repeated and (details.email in repeated or details.cell_phone in repeated):
+                make_contact = (self._templates or self._make_templates(draft))[0]
+                contact = make_contact(contact_id, details, assignee)
+                contacts.add(contact)
             else:
-                self.changed_contacts[contact_id] = contact
-        self.rows.append((draft, contact, result))
-        return contact, len(self.rows) - 1
+                self.pending[contact_id] = (details, assignee)
+            self.new_contacts[contact_id] = contact
+        else:
+            contact_id = contact.contact_id
+            if contact.owner_id is None and assignee is not None:
+                contact = attrs.evolve(contact, owner_id=assignee)
+                contacts.add(contact)
+                if contact_id in self.new_contacts:  # made by this chunk: store it as it ends
+                    self.new_contacts[contact_id] = contact
+                else:
+                    self.changed_contacts[contact_id] = contact
+        self.rows.append((draft, contact_id, contact, result))
+        return len(self.rows) - 1
+
+    def contact(self, position: int) -> Contact | None:
+        """The contact of the lead at ``position``; ``None`` for a new one nobody built (a dry
+        run)."""
+        _, contact_id, contact, _ = self.rows[position]
+        return contact or self.new_contacts.get(contact_id)
 
     def build(self) -> None:
         """Build every lead added, with its events, exception record, message and jobs."""
@@ -323,14 +346,19 @@ class Records:
         ctx, intake, now, next_id = self.ctx, self.intake, self.now, self._next_id
         if not self.rows:
             return
-        make_lead = (self._templates or self._make_templates(self.rows[0][0]))[1]
+        make_contact, make_lead = self._templates or self._make_templates(self.rows[0][0])
+        new_contacts = self.new_contacts
+        for contact_id, (details, owner) in self.pending.items():
+            new_contacts[contact_id] = make_contact(contact_id, details, owner)
+        self.pending.clear()
         actor, via, interface, origin = self.actor, intake.via, ctx.interface, intake.origin
         source, playbook, subscriptions = self.source.key, ctx.playbook, ctx.subscriptions
         leads, events, records, messages = self.leads, self.events, self.records, self.messages
         notify = ctx.config.settings.notify_on_assignment
-        for draft, contact, result in self.rows:
+        for draft, contact_id, known, result in self.rows:
+            contact = known or new_contacts[contact_id]
+            assert contact is not None
             lead_id = next_id()
-            contact_id = contact.contact_id
             stage = draft.stage or self._initial_stage
             made: list[Event] = [
                 LeadCreated(
@@ -422,7 +450,7 @@ class StoreUnit:
         records.build()
         uow = self.uow
         if records.new_contacts:
-            uow.add_contacts(list(records.new_contacts.values()))
+            uow.add_contacts([c for c in records.new_contacts.values() if c is not None])
         for contact in records.changed_contacts.values():
             uow.update_contact(contact)
         if records.leads:
