@@ -15,7 +15,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadflow.events import EVENT_TYPES, Event, apply_events
+from leadflow.events import (
+    EVENT_TYPES,
+    AssignmentMethod,
+    Decision,
+    DecisionStep,
+    Event,
+    LeadCreated,
+    apply_events,
+)
 from leadflow.model import (
     Contact,
     ContactDetails,
@@ -521,9 +529,32 @@ def test_events_written_as_text_are_their_encoded_documents() -> None:
         attrs.evolve(created, actor=7, via=8, source="x_1", stage='new"stage'),
         attrs.evolve(assigned, actor=3, via=4, policy=None),
         attrs.evolve(assigned, at=T0.astimezone(ODD), policy='p"1'),
+        attrs.evolve(created, decision=DECISION),
+        attrs.evolve(assigned, decision=attrs.evolve(DECISION, reason='no"policy', steps=())),
     ):
         assert codec.event_to_json(event) == _encoded(event, type(event))
         assert codec.event_from_json(event.kind, codec.event_to_json(event)) == event
+    # a step's text is kept: written again, the same step gives the same text
+    again = codec.event_to_json(attrs.evolve(created, decision=DECISION))
+    assert again == _encoded(attrs.evolve(created, decision=DECISION), LeadCreated)
+
+
+DECISION = Decision(
+    outcome="assigned",
+    method=AssignmentMethod.ROUTING,
+    assignee=3,
+    primary_reason="volume_cap",
+    steps=(
+        DecisionStep(policy="west", distribution="round_robin", reason="volume_cap"),
+        DecisionStep(
+            policy='p"x',
+            distribution="round_robin",
+            winner=3,
+            offered=(4, 5),
+            passed=(("paused", (2, 8)), ("eligible", (4,))),
+        ),
+    ),
+)
 
 
 def test_a_message_written_as_text_is_its_encoded_document() -> None:

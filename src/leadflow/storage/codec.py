@@ -43,7 +43,14 @@ import cattrs
 from cattrs.fns import identity
 
 from leadflow.errors import LeadflowError
-from leadflow.events import EVENT_TYPES, Decision, Event, LeadAssigned, LeadCreated
+from leadflow.events import (
+    EVENT_TYPES,
+    Decision,
+    DecisionStep,
+    Event,
+    LeadAssigned,
+    LeadCreated,
+)
 from leadflow.model import (
     Contact,
     ContactDetails,
@@ -572,9 +579,31 @@ def _lead_assigned_json(e: LeadAssigned) -> str:
 
 
 def _decision_json(decision: Decision | None) -> str:
+    """``_encode(_unstructure(decision))``: the steps' texts are kept (a batch repeats few)."""
     if decision is None:
         return "null"
-    return _encode(_CONVERTER.unstructure(decision, Decision))
+    steps = ",".join(map(_step_json, decision.steps))
+    return (
+        f'{{"outcome":{_quote(decision.outcome)},"method":{_str_text(decision.method)},'
+        f'"assignee":{_int_text(decision.assignee)},"reason":{_str_text(decision.reason)},'
+        f'"primary_reason":{_str_text(decision.primary_reason)},"steps":[{steps}]}}'
+    )
+
+
+#: Texts of the decision steps written lately, by ``id()`` of the step, with the step
+#: (holding it keeps its ``id()`` from being reused while it is kept).
+_step_texts: dict[int, tuple[DecisionStep, str]] = {}
+
+
+def _step_json(step: DecisionStep) -> str:
+    kept = _step_texts.get(id(step))
+    if kept is not None and kept[0] is step:
+        return kept[1]
+    text = _encode(_CONVERTER.unstructure(step, DecisionStep))
+    if len(_step_texts) >= _UUID_TEXTS_KEPT:
+        _step_texts.clear()
+    _step_texts[id(step)] = (step, text)
+    return text
 
 
 #: Events written as text directly; the others go through the converter.
