@@ -44,7 +44,7 @@ import itertools
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -423,22 +423,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "lead_stage": _name,
     "assignee_id": _user_id,
 }
-#: Fields whose cells take few distinct values (a closed list, a state): a plan
-#: remembers their parsed values instead of parsing the same text again.
-_CATEGORICAL = frozenset(
-    {
-        "lead_source",
-        "loan_purpose",
-        "property_type",
-        "occupancy",
-        "credit_rating",
-        "desired_timeframe",
-        "already_found_home",
-        "first_time_buyer",
-        "veteran",
-        "property_state",
-    }
-)
 #: How many distinct texts a remembered parser keeps per column.
 _REMEMBERED = 512
 #: The longest text (in characters) a remembered parser or a table column keeps: with
@@ -446,26 +430,6 @@ _REMEMBERED = 512
 #: in bytes too (a cell may be 131,072 characters long; a file of long distinct cells
 #: would otherwise fill each memo with them).
 _KEPT_LENGTH = 64
-
-
-def _remembered(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """``parse``, remembering the values of the texts it accepted (they are immutable).
-
-    At most :data:`_REMEMBERED` texts, each of at most :data:`_KEPT_LENGTH` characters.
-    """
-    seen: dict[str, Any] = {}
-    get = seen.get
-    missing = object()
-
-    def parsed(text: str) -> Any:
-        value = get(text, missing)
-        if value is missing:
-            value = parse(text)  # BadValue propagates, and nothing is remembered
-            if len(seen) < _REMEMBERED and len(text) <= _KEPT_LENGTH:
-                seen[text] = value
-        return value
-
-    return parsed
 
 
 _SYSTEM_MESSAGE = "is system-generated and cannot be set by an import or form; leave it out"
@@ -477,9 +441,6 @@ def _fold_name(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-#: How to read the cells of rows with one sequence of headers: (header, field, parser);
-#: a system column (which must be blank) has no parser.
-_Plan = tuple[tuple[str, str, Callable[[str], Any] | None], ...]
 #: Header sequences remembered per validator (a file has one; a form a few).
 _PLANS_KEPT = 64
 
@@ -544,44 +505,6 @@ if _FAST_DRAFTS:
     _SET_ASSIGNEE = _setter(LeadDraft, "assignee_id")
 
 
-def _draft(source: str, values: Mapping[str, Any], stage: str | None) -> LeadDraft:
-    """The draft of a valid row's parsed ``values``; ``source`` is a checked source key.
-
-    Built field by field when the classes allow it (a third of the cost of
-    their ``__init__``, which would check ``source`` again).
-    """
-    if not _FAST_DRAFTS:
-        return LeadDraft(
-            contact=ContactDetails(
-                first_name=values["first_name"],
-                last_name=values["last_name"],
-                email=values.get("email"),
-                cell_phone=values.get("cell_phone"),
-            ),
-            attributes=LeadAttributes(
-                source=source, **{f: values[f] for f in _LEAD_FIELDS if f in values}
-            ),
-            stage=stage,
-            assignee_id=values.get("assignee_id"),
-        )
-    get = values.get
-    attributes = _new(LeadAttributes)
-    _SET_SOURCE(attributes, source)
-    for name, set_field, default in _ATTRIBUTE_SETTERS:
-        set_field(attributes, get(name, default))
-    contact = _new(ContactDetails)
-    _SET_FIRST_NAME(contact, values["first_name"])
-    _SET_LAST_NAME(contact, values["last_name"])
-    _SET_EMAIL(contact, get("email"))
-    _SET_CELL_PHONE(contact, get("cell_phone"))
-    draft = _new(LeadDraft)
-    _SET_CONTACT(draft, contact)
-    _SET_ATTRIBUTES(draft, attributes)
-    _SET_STAGE(draft, stage)
-    _SET_ASSIGNEE(draft, get("assignee_id"))
-    return draft
-
-
 class RowValidator:
     """Validates many rows with the same options; build it once per file or form.
 
@@ -616,8 +539,7 @@ class RowValidator:
         self.stages = dict(stages) if stages is not None else None
         self.ignore_unknown = ignore_unknown
         self._columns: dict[str, str | None] = {}
-        self._plans: dict[tuple[object, ...], _Plan] = {}
-        self._tables: dict[tuple[str, ...], _Table | None] = {}
+        self._tables: dict[tuple[str, ...], _Table] = {}
 
     def _column(self, header: str) -> str | None:
         try:
@@ -627,19 +549,15 @@ class RowValidator:
             return field
 
     def validate(self, row: Mapping[str, str | None], row_number: int | None = None) -> LeadDraft:
-        """Validate one raw row; raise :class:`ValidationError` with every field error."""
-        headers = tuple(row)
-        plan = self._plans.get(headers)
-        if plan is None:
-            if len(self._plans) >= _PLANS_KEPT:
-                self._plans.clear()
-            plan = self._plans[headers] = self._plan(headers)
-        if plan:
-            draft = self._validate_good(row, plan)
-            if draft is not None:
-                return draft
-        # a row with an error, or with headers that are: find and report every error
-        return self._validate_all(row, row_number)
+        """Validate one raw row; raise :class:`ValidationError` with every field error.
+
+        A table of one row (:meth:`validate_table`): one path for every row.
+        """
+        numbers = [row_number] if row_number is not None else None
+        (result,) = self.validate_table(tuple(row), [list(row.values())], numbers)  # type: ignore[arg-type]
+        if isinstance(result, ValidationError):
+            raise result
+        return result
 
     def validate_table(
         self,
@@ -650,33 +568,38 @@ class RowValidator:
         """Validate rows given as cells under ``headers``, a column at a time.
 
         Returns, for each row in order, its draft or the
-        :class:`ValidationError` that :meth:`validate` raises for
-        ``dict(zip(headers, row))`` (with row number ``numbers[i]`` when
-        ``numbers`` is given): the same results, about twice as fast on a
-        batch of rows. Cells seen before are not parsed again, and a column's
-        other cells are checked together with a few C-speed scans when they
-        have the common shapes (plain emails, US phones, whole dollars...);
-        a row with anything else is validated alone. Rows whose length
-        differs from the header's are validated alone, and a table with a
-        cell that is not text (``None``, a number) row by row.
+        :class:`ValidationError` listing every error of the row (with row
+        number ``numbers[i]`` when ``numbers`` is given). The headers are
+        read once per validator (:class:`_Table`: each column's parser, and
+        the header's own problems); then each column's cells are read
+        together: a cell seen before is not parsed again, and the other
+        cells of a column are checked with a few C-speed scans when they
+        have the common shapes (plain emails, US phones, whole dollars...).
+        A row with an error is the same reading with its messages collected.
+        A row shorter than the header has blanks for its missing cells, a
+        longer one's extra cells are left out; a cell that is not text
+        (``None``, a number) is read as its text.
         """
         count = len(rows)
+        if not count:
+            return []
         key = tuple(headers)
-        if key in self._tables:
-            table = self._tables[key]
-        else:
+        table = self._tables.get(key)
+        if table is None:
             if len(self._tables) >= _PLANS_KEPT:
                 self._tables.clear()
             table = self._tables[key] = self._table(key)
         width = len(key)
-        if table is None or not count or any(len(row) != width for row in rows):
-            return [self._one(key, row, numbers, i) for i, row in enumerate(rows)]
+        if any(len(row) != width for row in rows):
+            rows = [[*row[:width], *[""] * (width - len(row))] for row in rows]
         cells = list(zip(*rows, strict=True))
-        bad: set[int] = set()
+        bad: set[int] = set(range(count)) if table.problems else set()
         try:
-            read = {field: column.read(cells[index], bad) for index, field, column in table}
+            read = {field: column.read(cells[index], bad) for index, field, column in table.columns}
         except (TypeError, AttributeError):  # a cell that is not text: None, a number...
-            return [self._one(key, row, numbers, i) for i, row in enumerate(rows)]
+            rows = [[_text(cell) for cell in row] for row in rows]
+            cells = list(zip(*rows, strict=True))
+            read = {field: column.read(cells[index], bad) for index, field, column in table.columns}
         # a row needs an email or a phone
         emails, phones = read.get("email"), read.get("cell_phone")
         if emails is None and phones is None:
@@ -696,184 +619,47 @@ class RowValidator:
         else:
             bad.update(range(count))
             sources = itertools.repeat(None, count)
-        arguments = [
-            sources,
-            *(read.get(field, itertools.repeat(None, count)) for field in _DRAFT_FIELDS),
-            *(read.get(name, itertools.repeat(default, count)) for name, default in _DEFAULTS),
-        ]
-        results: list[LeadDraft | ValidationError] = list(map(_build_draft, *arguments))
+        results: list[LeadDraft | ValidationError]
+        if len(bad) == count:
+            results = [None] * count  # type: ignore[list-item]  # each refused below
+        else:
+            arguments = [
+                sources,
+                *(read.get(field, itertools.repeat(None, count)) for field in _DRAFT_FIELDS),
+                *(read.get(name, itertools.repeat(default, count)) for name, default in _DEFAULTS),
+            ]
+            results = list(map(_build_draft, *arguments))
         for i in bad:
-            results[i] = self._one(key, rows[i], numbers, i)
+            number = numbers[i] if numbers else None
+            results[i] = self._refusal(table, rows[i], read, i, number)
         return results
 
-    def _one(
+    def _refusal(
         self,
-        headers: tuple[str, ...],
+        table: _Table,
         row: Sequence[str],
-        numbers: Sequence[int] | None,
+        read: Mapping[str, list[Any]],
         i: int,
-    ) -> LeadDraft | ValidationError:
-        try:
-            return self.validate(
-                dict(zip(headers, row, strict=False)), numbers[i] if numbers else None
-            )
-        except ValidationError as error:
-            # without its traceback: that holds this frame, whose caller holds the whole
-            # table, a reference cycle that would keep every row of the table alive until
-            # the cycle collector came by
-            return error.with_traceback(None)
-
-    def _table(self, headers: tuple[str, ...]) -> _Table | None:
-        """How to read tables under ``headers``; ``None``: row by row (a bad or repeated header)."""
-        if not _FAST_DRAFTS:
-            return None
-        plan = self._plan(headers)
-        if not plan:
-            return None
-        index = {header: i for i, header in enumerate(headers)}
-        defaults = dict(_DEFAULTS)
-        table: list[tuple[int, str, _TableColumn]] = []
-        for header, field, parse in plan:
-            blank: Any = None
-            if parse is None:  # a system column: blank, or the row is refused
-                parse = _refuse
-            elif field == "lead_source":
-                parse, blank = self._source_cell, self.source if self.source is not None else _BAD
-            elif field == "lead_stage":
-                parse = self._stage_cell
-            elif field in ("first_name", "last_name"):
-                blank = _BAD
-            elif field in defaults:
-                blank = defaults[field]
-            keep = 0 if field in _UNIQUE else _KEEP
-            table.append((index[header], field, _TableColumn(parse, blank, _BULK.get(field), keep)))
-        return tuple(table)
-
-    def _source_cell(self, text: str) -> str:
-        source: str = _source(text)
-        if (self.source is not None and source != self.source) or (
-            self.sources is not None and source not in self.sources
-        ):
-            raise BadValue("is not this file's source")
-        return source
-
-    def _stage_cell(self, text: str) -> str:
-        stage = self.stages.get(_fold_name(_name(text))) if self.stages is not None else None
-        if stage is None:
-            raise BadValue("is not a stage")
-        return stage
-
-    def _plan(self, headers: tuple[object, ...]) -> _Plan:
-        """How to read rows with these headers when they are good; ``()`` if they are not."""
-        plan: list[tuple[str, str, Callable[[str], Any] | None]] = []
+        number: int | None,
+    ) -> ValidationError:
+        """Every error of row ``i`` of a table (its reading is ``read``), in column order."""
+        errors = [
+            FieldError(field, row[index] if index >= 0 else None, message)
+            for index, field, message in table.problems
+        ]
         given: set[str] = set()
-        for header in headers:
-            field = self._column(header) if isinstance(header, str) else None
-            if field is None:
-                if self.ignore_unknown:
-                    continue
-                return ()
-            if field in given:
-                return ()
-            given.add(field)
-            assert isinstance(header, str)
-            # a system column may be there, blank: it has no parser
-            if field in SYSTEM_COLUMNS:
-                plan.append((header, field, None))
-            elif field in _CATEGORICAL:
-                plan.append((header, field, _remembered(_PARSERS[field])))
-            else:
-                plan.append((header, field, _PARSERS[field]))
-        return tuple(plan)
-
-    def _validate_good(self, row: Mapping[str, str | None], plan: _Plan) -> LeadDraft | None:
-        """The draft of a row without errors, as :meth:`_validate_all` makes it; else ``None``.
-
-        Stops at the first sign of an error: :meth:`_validate_all` then reports them all.
-        """
-        values: dict[str, Any] = {}
-        for header, field, parse in plan:
-            cell = row[header]
-            if cell is None:
-                continue
-            if not isinstance(cell, str):
-                cell = str(cell)
-            text = cell.strip()
-            if not text:
-                continue
-            if parse is None:
-                return None
-            try:
-                values[field] = parse(text)
-            except BadValue:
-                return None
-        if "first_name" not in values or "last_name" not in values:
-            return None
-        if "email" not in values and "cell_phone" not in values:
-            return None
-        source = values.get("lead_source")
-        if source is None:
-            source = self.source
-            if source is None:
-                return None
-        elif (self.source is not None and source != self.source) or (
-            self.sources is not None and source not in self.sources
-        ):
-            return None
-        stage = values.get("lead_stage")
-        if stage is not None:
-            if self.stages is None:
-                return None
-            stage = self.stages.get(_fold_name(stage))
-            if stage is None:
-                return None
-        return _draft(source, values, stage)
-
-    def _validate_all(
-        self, row: Mapping[str, str | None], row_number: int | None = None
-    ) -> LeadDraft:
-        """:meth:`validate`, checking everything and collecting every error."""
-        values: dict[str, Any] = {}
-        errors: list[FieldError] = []
-        given: dict[str, str] = {}
-        for header, cell in row.items():
-            field = self._column(header) if isinstance(header, str) else None
-            if field is None:
-                if not self.ignore_unknown:
-                    errors.append(_unknown_column(str(header)))
-                continue
-            if field in given:
-                errors.append(
-                    FieldError(
-                        field, cell, f"is given by two columns: {given[field]!r} and {header!r}"
-                    )
-                )
-                continue
-            given[field] = header
-            if cell is None:
-                continue
-            if not isinstance(cell, str):
-                cell = str(cell)
-            text = cell.strip()
-            if not text:
-                continue
-            if field in SYSTEM_COLUMNS:
-                errors.append(FieldError(field, cell, _SYSTEM_MESSAGE))
-                continue
-            try:
-                values[field] = _PARSERS[field](text)
-            except BadValue as exc:
-                errors.append(FieldError(field, cell, str(exc)))
-
+        for index, field, column in table.columns:
+            cell = row[index]
+            if read[field][i] is not _BAD:
+                if cell.strip():
+                    given.add(field)
+            elif cell.strip():  # refused: the parser says why
+                errors.append(FieldError(field, cell, column.why(cell)))
         failed = {e.field for e in errors}
         for field in ("first_name", "last_name"):
-            if field not in values and field not in failed:
+            if field not in given and field not in failed:
                 errors.append(FieldError(field, None, "is required"))
-        if (
-            "email" not in values
-            and "cell_phone" not in values
-            and not failed & {"email", "cell_phone"}
-        ):
+        if not given & {"email", "cell_phone"} and not failed & {"email", "cell_phone"}:
             errors.append(
                 FieldError(
                     "email",
@@ -882,60 +668,71 @@ class RowValidator:
                     "(either one is enough)",
                 )
             )
-        source = self._resolve_source(values.get("lead_source"), failed, errors)
-        stage = self._resolve_stage(values.get("lead_stage"), errors)
-
-        if errors:
-            errors.sort(key=lambda e: _ORDER.get(e.field, len(_ORDER)))
-            raise ValidationError(errors, row=row_number)
-        assert source is not None
-        return _draft(source, values, stage)
-
-    def _resolve_source(
-        self,
-        given: str | None,
-        failed: set[str],
-        errors: list[FieldError],
-    ) -> str | None:
-        if "lead_source" in failed:
-            return None
-        if given is None:
-            if self.source is None:
-                errors.append(
-                    FieldError("lead_source", None, "is required: name a configured lead source")
-                )
-            return self.source
-        if self.source is not None and given != self.source:
+        if self.source is None and "lead_source" not in given | failed:
             errors.append(
-                FieldError(
-                    "lead_source",
-                    given,
-                    f"differs from the file's lead source {self.source!r}; "
-                    "leave it blank or use the same source",
-                )
+                FieldError("lead_source", None, "is required: name a configured lead source")
             )
-            return None
+        errors.sort(key=lambda e: _ORDER.get(e.field, len(_ORDER)))
+        # without a traceback: it would hold the frame of the table, and the table with it
+        return ValidationError(errors, row=number).with_traceback(None)
+
+    def _table(self, headers: tuple[str, ...]) -> _Table:
+        """How to read rows under ``headers``: each column's reader, and the header's problems."""
+        defaults = dict(_DEFAULTS)
+        columns: list[tuple[int, str, _TableColumn]] = []
+        problems: list[tuple[int, str, str]] = []
+        seen: dict[str, str] = {}
+        for index, header in enumerate(headers):
+            field = self._column(header) if isinstance(header, str) else None
+            if field is None:
+                if not self.ignore_unknown:
+                    unknown = _unknown_column(str(header))
+                    problems.append((-1, unknown.field, unknown.message))
+                continue
+            if field in seen:
+                message = f"is given by two columns: {seen[field]!r} and {header!r}"
+                problems.append((index, field, message))
+                continue
+            seen[field] = header
+            blank: Any = None
+            parse = _PARSERS.get(field, _refuse)  # a system column: blank, or refused
+            if field == "lead_source":
+                parse, blank = self._source_cell, self.source if self.source is not None else _BAD
+            elif field == "lead_stage":
+                parse = self._stage_cell
+            elif field in ("first_name", "last_name"):
+                blank = _BAD
+            elif field in defaults:
+                blank = defaults[field]
+            keep = 0 if field in _UNIQUE else _KEEP
+            columns.append((index, field, _TableColumn(parse, blank, _BULK.get(field), keep)))
+        return _Table(tuple(columns), tuple(problems))
+
+    def _source_cell(self, text: str) -> str:
+        given: str = _source(text)
+        if self.source is not None and given != self.source:
+            raise BadValue(
+                f"differs from the file's lead source {self.source!r}; "
+                "leave it blank or use the same source"
+            )
         if self.sources is not None and given not in self.sources:
             known = ", ".join(sorted(self.sources)) or "none configured"
-            errors.append(
-                FieldError("lead_source", given, f"is not a configured lead source ({known})")
-            )
-            return None
+            raise BadValue(f"is not a configured lead source ({known})")
         return given
 
-    def _resolve_stage(self, given: str | None, errors: list[FieldError]) -> str | None:
-        if given is None:
-            return None
+    def _stage_cell(self, text: str) -> str:
         if self.stages is None:
-            errors.append(
-                FieldError("lead_stage", given, "cannot be set here: no playbook to check it")
-            )
-            return None
-        key = self.stages.get(_fold_name(given))
-        if key is None:
+            raise BadValue("cannot be set here: no playbook to check it")
+        stage = self.stages.get(_fold_name(_name(text)))
+        if stage is None:
             allowed = ", ".join(sorted(set(self.stages.values())))
-            errors.append(FieldError("lead_stage", given, f"is not a stage (allowed: {allowed})"))
-        return key
+            raise BadValue(f"is not a stage (allowed: {allowed})")
+        return stage
+
+
+def _text(cell: object) -> str:
+    """A cell as text: ``None`` is blank."""
+    return "" if cell is None else cell if isinstance(cell, str) else str(cell)
 
 
 def validate_row(
@@ -992,7 +789,7 @@ def to_row(draft: LeadDraft, *, stage_label: str | None = None) -> dict[str, str
 
 # --------------------------------------------------------------------------- tables
 
-#: A cell the table path does not accept as it is: its row is validated alone.
+#: A cell refused by its column (or blank where a value is required).
 _BAD: Any = object()
 _MISS = object()
 #: How many distinct cells a table column remembers (each of at most
@@ -1163,7 +960,7 @@ class _TableColumn:
 
     :meth:`cell` maps a raw cell to its value in the draft with ``parse``
     (a blank cell to ``blank``), or to :data:`_BAD` when ``parse`` refuses
-    it: the row is then validated alone.
+    it (:meth:`why` says why).
     Values of cells seen before are remembered (refusals too): the first
     ``keep`` distinct cells of at most :data:`_KEPT_LENGTH` characters, so a
     column's memory is bounded whatever the file. The rest go through
@@ -1193,6 +990,14 @@ class _TableColumn:
             return self._parse(text)
         except BadValue:
             return _BAD
+
+    def why(self, cell: str) -> str:
+        """Why ``parse`` refuses ``cell``."""
+        try:
+            self._parse(cell.strip())
+        except BadValue as refused:
+            return str(refused)
+        raise AssertionError(f"{cell!r} was refused and then accepted")  # pragma: no cover
 
     def read(self, cells: Sequence[str], bad: set[int]) -> list[Any]:
         """The values of ``cells``; the index of each cell that is not accepted goes in ``bad``."""
@@ -1231,8 +1036,19 @@ class _TableColumn:
         return values
 
 
-#: How a validator reads tables under one header: (cell index, field, column reader).
-_Table = tuple[tuple[int, str, _TableColumn], ...]
+class _Table(NamedTuple):
+    """How a validator reads rows under one header.
+
+    ``columns``: (cell index, field, reader) of each lead column;
+    ``problems``: (cell index or -1, field, message) of each problem of the
+    header itself (an unknown column, a field given twice), an error of
+    every row.
+    """
+
+    columns: tuple[tuple[int, str, _TableColumn], ...]
+    problems: tuple[tuple[int, str, str], ...]
+
+
 #: The draft's own fields and the contact's, in :func:`_build_draft`'s order after the source.
 _DRAFT_FIELDS = ("first_name", "last_name", "email", "cell_phone", "lead_stage", "assignee_id")
 #: The lead attributes besides the source, with their defaults, in :func:`_build_draft`'s order.
@@ -1251,8 +1067,30 @@ def _draft_builder() -> Callable[..., LeadDraft]:
     Generated once, with one parameter per field, so that ``map`` can build
     a table's drafts from its columns.
     """
-    if not _FAST_DRAFTS:
-        return lambda *args: None  # type: ignore[return-value]  # tables go row by row
+    if not _FAST_DRAFTS:  # the classes check more than their fields: build them normally
+
+        def built(
+            source: str,
+            first: str,
+            last: str,
+            email: str | None,
+            phone: str | None,
+            stage: str | None,
+            assignee: int | None,
+            *values: Any,
+        ) -> LeadDraft:
+            return LeadDraft(
+                contact=ContactDetails(
+                    first_name=first, last_name=last, email=email, cell_phone=phone
+                ),
+                attributes=LeadAttributes(
+                    source=source, **dict(zip((n for n, _ in _DEFAULTS), values, strict=True))
+                ),
+                stage=stage,
+                assignee_id=assignee,
+            )
+
+        return built
     names = [f"v{i}" for i in range(len(_DEFAULTS))]
     lines = [
         f"def build(source, first, last, email, phone, stage, assignee, {', '.join(names)}):",
