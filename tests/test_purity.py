@@ -35,7 +35,16 @@ CORE_PREFIXES = (
     "leadflow.automation",
 )
 FORBIDDEN = ("sqlite3", "click", "cattrs", "smtplib", "psycopg", "hypothesis")
-EDGES = ("leadflow.storage", "leadflow.io", "leadflow.notify", "leadflow.desk", "leadflow.cli")
+EDGES = (
+    "leadflow.storage",
+    "leadflow.io",
+    "leadflow.notify",
+    "leadflow.command",
+    "leadflow.intake",
+    "leadflow.desk",
+    "leadflow.batch",
+    "leadflow.cli",
+)
 
 
 def core_modules() -> list[str]:
