@@ -39,68 +39,40 @@ source's policies) are checked by building the routing
 :class:`~leadflow.routing.directory.Directory`, exactly as a desk does; its
 problems are reported with the rest, located in the file.
 
-Structuring is done by a private :mod:`cattrs` converter built once by
-:func:`_make_converter`; callers never register hooks on it.
+Structuring is done by a private :mod:`cattrs` converter built once
+(:mod:`leadflow.io._orgconfig_hooks`); callers never register hooks on it.
+Writing a configuration back as TOML is :mod:`leadflow.io._orgconfig_writer`.
 """
 
 from __future__ import annotations
 
-import difflib
-import enum
-import functools
 import os
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar
 
 import attrs
-import cattrs
-from cattrs.errors import (
-    IterableValidationError,
-    IterableValidationNote,
-)
-from cattrs.gen import make_dict_structure_fn, override
 
 from leadflow.errors import ConfigError, ValidationError
-from leadflow.io._toml import Invalid as _Invalid
-from leadflow.io._toml import duration_hook, parse_toml, structure_problems
+from leadflow.io._orgconfig_hooks import _converter, _split_name, _UserEntry
+from leadflow.io._orgconfig_writer import org_config_to_toml
 from leadflow.io._toml import join as _join
-from leadflow.io._toml import quote as _quote
+from leadflow.io._toml import parse_toml, structure_problems
 from leadflow.io._toml import show as _show
-from leadflow.io._toml import structure_bool as _structure_bool
-from leadflow.io._toml import structure_int as _structure_int
-from leadflow.io._toml import structure_str as _structure_str
 from leadflow.io._toml import unknown_key as _unknown_key
 from leadflow.io.playbooks import load_playbook, nothing_at
-from leadflow.limits import (
-    RING_SIZES,
-    ROUTING_CAPS,
-    USER_IDS,
-    VOLUME_CAP_COUNTS,
-    WEIGHTS,
-    Bounds,
-    offer_expiry_problem,
-)
-from leadflow.model import CreditRating, License, LoanPurpose, MatchScope, Role, Team, User
+from leadflow.model import Team, User
 from leadflow.org import OrgConfig, OrgSettings
 from leadflow.routing.config import (
-    Distribution,
     LeadSource,
-    MemberFilters,
-    Period,
     PolicyMember,
     RoutingPolicy,
-    Unroutable,
-    VolumeCap,
 )
-from leadflow.stages.durations import format_duration, parse_duration
 from leadflow.stages.playbook import Playbook
 from leadflow.stages.presets import PRESETS, preset
-from leadflow.templates import EXAMPLE_LEAD_ID, LinkTemplateError, render_link
-from leadflow.values import USPS_STATES, BadValue, parse_email
 
 __all__ = [
     "OrgFile",
@@ -119,7 +91,6 @@ _TABLES = ("organization", "teams", "users", "policies", "sources")
 _REQUIRED_SETTINGS = ("name", "timezone")
 #: Attributes spelt differently in a file: class -> {attribute: key in the file}.
 _RENAMED: Mapping[type[Any], Mapping[str, str]] = {PolicyMember: {"user_id": "user"}}
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @attrs.frozen(kw_only=True)
@@ -132,23 +103,6 @@ class OrgFile:
     config: OrgConfig
     playbook: Playbook
     path: Path | None = None
-
-
-@attrs.frozen(kw_only=True)
-class _UserEntry:
-    """A ``[[users]]`` table as written: ``id`` and ``name`` rather than the model's fields."""
-
-    id: int
-    name: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str
-    role: Role = Role.MEMBER
-    active: bool = True
-    permissions: tuple[str, ...] = ()
-    licenses: tuple[License, ...] = ()
-    teams: tuple[str, ...] = ()
-    started_on: date | None = None
 
 
 class _At(ValueError):
@@ -223,29 +177,6 @@ def check_org_config(path: str | os.PathLike[str]) -> list[str]:
     except ConfigError as exc:
         return list(exc.problems)
     return []
-
-
-def org_config_to_toml(config: OrgConfig) -> str:
-    """``config`` as TOML text that :func:`org_config_from_toml` reads back to an equal config.
-
-    Keys left at their default are omitted, except in ``[organization]``,
-    which is written in full. A value TOML cannot hold as this format
-    writes it (an offer expiry with a fraction of a second, a string with
-    an unpaired surrogate) raises :class:`~leadflow.errors.ConfigError`.
-    """
-    lines = ["# A leadflow organisation configuration: see docs/config.md.", ""]
-    lines += _table("[organization]", _settings_pairs(config.settings))
-    for team in config.teams:
-        lines += _table("[[teams]]", [("key", team.key), ("name", team.name)])
-    for user in config.users:
-        lines += _table("[[users]]", _user_pairs(user))
-    for policy in config.policies:
-        lines += _table("[[policies]]", _policy_pairs(policy))
-        for member in policy.members:
-            lines += _table("[[policies.members]]", _member_pairs(member))
-    for source in config.sources:
-        lines += _table("[[sources]]", _source_pairs(source))
-    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 # ---------------------------------------------------------------------- loading
@@ -493,12 +424,6 @@ def _user_names(entry: _UserEntry) -> tuple[str, str]:
     return entry.first_name, entry.last_name
 
 
-def _split_name(name: str) -> tuple[str, str]:
-    """``"Mary Ann Smith"`` -> ``("Mary Ann", "Smith")``; one word is a first name alone."""
-    words = name.strip().rsplit(None, 1)
-    return (words[0], "") if len(words) == 1 else (words[0], words[1])
-
-
 #: A reference in a directory problem: (pattern, the table it names, whether the key is an id).
 _REFERENCES: tuple[tuple[re.Pattern[str], str, bool], ...] = (
     (re.compile(r": team '([^']*)' does not exist$"), "teams", False),
@@ -603,449 +528,3 @@ def _own_problems(exc: BaseException, path: str) -> list[tuple[str, str]] | None
 def _allowed_keys(cls: type[Any]) -> list[str]:
     renamed = _RENAMED.get(cls, {})
     return [renamed.get(f.name, f.name) for f in attrs.fields(cls) if f.init]
-
-
-# ---------------------------------------------------------------------- converter
-
-
-@functools.cache
-def _converter() -> cattrs.Converter:
-    """The one converter of this module, built on first use and never changed afterwards."""
-    return _make_converter()
-
-
-def _make_converter() -> cattrs.Converter:
-    """A new converter that structures configuration files strictly."""
-    converter = cattrs.Converter(forbid_extra_keys=True)
-
-    # Strict scalars: a TOML "false" string is not a bool, 1.0 is not an int.
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(int, _structure_int)
-    converter.register_structure_hook(bool, _structure_bool)
-    converter.register_structure_hook(date, _structure_date)
-    converter.register_structure_hook(timedelta, _structure_timedelta)
-    # Enums by value. Each enum is registered by class: these are StrEnums,
-    # which would otherwise be structured as plain strings.
-    for enum_type in (
-        MatchScope,
-        Unroutable,
-        Role,
-        Distribution,
-        Period,
-        LoanPurpose,
-        CreditRating,
-    ):
-        converter.register_structure_hook(enum_type, _structure_enum)
-    converter.register_structure_hook_factory(_is_collection, _collection_hook(converter))
-    converter.register_structure_hook_factory(attrs.has, lambda cls: _table_hook(converter, cls))
-    converter.register_structure_hook(License, _license_hook(converter))
-    converter.register_structure_hook(
-        OrgSettings,
-        _table_hook(
-            converter,
-            OrgSettings,
-            timezone=override(struct_hook=_structure_timezone),
-            routing_cap=override(struct_hook=_bounded(ROUTING_CAPS)),
-            lead_link=override(struct_hook=_structure_link),
-        ),
-    )
-    converter.register_structure_hook(
-        _UserEntry,
-        _table_hook(
-            converter,
-            _UserEntry,
-            id=override(struct_hook=_bounded(USER_IDS)),
-            email=override(struct_hook=_structure_email),
-        ),
-    )
-    # Caps before filters before members before policies: a generated hook looks
-    # up its fields' hooks when it is made.
-    converter.register_structure_hook(
-        VolumeCap,
-        _table_hook(converter, VolumeCap, count=override(struct_hook=_bounded(VOLUME_CAP_COUNTS))),
-    )
-    converter.register_structure_hook(
-        MemberFilters,
-        _table_hook(
-            converter, MemberFilters, max_leads=override(struct_hook=_caps_hook(converter))
-        ),
-    )
-    converter.register_structure_hook(
-        PolicyMember,
-        _table_hook(
-            converter,
-            PolicyMember,
-            user_id=override(rename="user", struct_hook=_bounded(USER_IDS)),
-            weight=override(struct_hook=_bounded(WEIGHTS)),
-        ),
-    )
-    converter.register_structure_hook(
-        RoutingPolicy,
-        _table_hook(
-            converter,
-            RoutingPolicy,
-            user=override(struct_hook=_bounded(USER_IDS, optional=True)),
-            ring_size=override(struct_hook=_bounded(RING_SIZES)),
-            offer_expires_after=override(struct_hook=_structure_offer_expiry),
-        ),
-    )
-    return converter
-
-
-def _structure_date(value: Any, _: Any) -> date:
-    hint = "write a date such as 2026-01-05"
-    if isinstance(value, datetime):
-        raise _Invalid(f"expected a date, got {_show(value)}: {hint}")
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise _Invalid(f"expected a date, got {_show(value)}: {hint}")
-    if not _ISO_DATE.fullmatch(value):
-        raise _Invalid(f"{_quote(value)} is not a date: {hint}")
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise _Invalid(f"{_quote(value)} is not a date: {exc}") from None
-
-
-_structure_timedelta = duration_hook('"5m" or "2h"')
-
-
-def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
-    values = [str(member.value) for member in cls]
-    shown = [repr(v) for v in values] if any(" " in v for v in values) else values
-    allowed = ", ".join(shown)
-    if not isinstance(value, str):
-        raise _Invalid(f"expected one of {allowed}, got {_show(value)}")
-    try:
-        return cls(value)
-    except ValueError:
-        pass
-    same = [v for v in values if v.casefold() == value.casefold()]
-    close = same or difflib.get_close_matches(value, values, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise _Invalid(f"{_quote(value)} is not one of {allowed}{hint}")
-
-
-def _structure_timezone(value: Any, _: Any) -> str:
-    name = _structure_str(value, str)
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        close = difflib.get_close_matches(name, _zone_names(), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise _Invalid(
-            f"{_quote(name)} is not an IANA time zone: write e.g. 'America/Chicago'{hint}"
-        ) from None
-    return name
-
-
-@functools.cache
-def _zone_names() -> list[str]:
-    return sorted(zoneinfo.available_timezones())
-
-
-def _bounded(bounds: Bounds, *, optional: bool = False) -> Callable[[Any, Any], Any]:
-    """A hook for a whole number in ``bounds`` (or ``None`` too when ``optional``)."""
-
-    def structure(value: Any, _: Any) -> int | None:
-        if value is None and optional:
-            return None
-        number = _structure_int(value, int)
-        problem = bounds.problem(number)
-        if problem is not None:
-            raise _Invalid(problem)
-        return number
-
-    return structure
-
-
-def _structure_offer_expiry(value: Any, _: Any) -> timedelta:
-    expiry = _structure_timedelta(value, timedelta)
-    problem = offer_expiry_problem(expiry)
-    if problem is not None:
-        raise _Invalid(f"{_show(value)} {problem}")
-    return expiry
-
-
-def _structure_link(value: Any, _: Any) -> str:
-    """A link template, checked by rendering it exactly as sending does."""
-    link = _structure_str(value, str)
-    try:
-        render_link(link, lead_id=EXAMPLE_LEAD_ID)
-    except LinkTemplateError as exc:
-        raise _Invalid(exc.reason) from None
-    return link
-
-
-def _structure_email(value: Any, _: Any) -> str:
-    raw = _structure_str(value, str)
-    try:
-        return parse_email(raw)
-    except BadValue as exc:
-        raise _Invalid(f"{_quote(raw)} {exc}") from None
-
-
-def _license_hook(converter: cattrs.Converter) -> Callable[[Any, Any], License]:
-    """A license from a state code (``"TX"``) or a table ``{ state, expires_on }``."""
-    table = _table_hook(converter, License)
-
-    def structure(value: Any, _: Any) -> License:
-        if isinstance(value, str):
-            license_ = License(value)
-        elif isinstance(value, Mapping):
-            license_ = table(value, License)
-        else:
-            raise _Invalid(
-                f'expected a state code such as "TX" or a table '
-                f"{{ state = ..., expires_on = ... }}, got {_show(value)}"
-            )
-        if license_.state not in USPS_STATES:
-            upper = license_.state.upper()
-            hint = f" (did you mean {upper!r}?)" if upper in USPS_STATES else ""
-            raise _Invalid(f"{_quote(license_.state)} is not a USPS state code such as 'TX'{hint}")
-        return license_
-
-    return structure
-
-
-def _caps_hook(converter: cattrs.Converter) -> Callable[[Any, Any], tuple[VolumeCap, ...]]:
-    """Volume caps from one table or a list of tables."""
-    one = converter.get_structure_hook(VolumeCap)
-    many = converter.get_structure_hook(tuple[VolumeCap, ...])
-
-    def structure(value: Any, _: Any) -> tuple[VolumeCap, ...]:
-        if isinstance(value, Mapping):
-            return (one(value, VolumeCap),)
-        if isinstance(value, list | tuple):
-            caps: tuple[VolumeCap, ...] = many(value, tuple[VolumeCap, ...])
-            return caps
-        raise _Invalid(
-            f"expected a table {{ per = ..., count = ... }} or a list of them, got {_show(value)}"
-        )
-
-    return structure
-
-
-def _is_collection(type_: Any) -> bool:
-    args = get_args(type_)
-    if get_origin(type_) is tuple:
-        return len(args) == 2 and args[1] is Ellipsis
-    return get_origin(type_) is frozenset and len(args) == 1
-
-
-def _collection_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
-    """Homogeneous tuples and frozensets from lists only: a string is not a list of letters."""
-
-    def factory(type_: Any) -> Callable[[Any, Any], Any]:
-        item_type = get_args(type_)[0]
-        make = tuple if get_origin(type_) is tuple else frozenset
-
-        def structure(value: Any, _: Any) -> Any:
-            if not isinstance(value, list | tuple):
-                raise _Invalid(f"expected a list, got {_show(value)}")
-            hook = converter.get_structure_hook(item_type)
-            items: list[Any] = []
-            errors: list[Exception] = []
-            for index, item in enumerate(value):
-                try:
-                    items.append(hook(item, item_type))
-                except Exception as exc:
-                    exc.add_note(
-                        IterableValidationNote(
-                            f"Structuring list @ index {index}", index, item_type
-                        )
-                    )
-                    errors.append(exc)
-            if errors:
-                raise IterableValidationError("While structuring a list", errors, type_)
-            return make(items)
-
-        return structure
-
-    return factory
-
-
-def _table_hook(
-    converter: cattrs.Converter, cls: type[T], **overrides: Any
-) -> Callable[[Any, Any], T]:
-    """Attrs classes from tables only, refusing unknown keys."""
-    generated = make_dict_structure_fn(
-        cls,
-        converter,
-        _cattrs_forbid_extra_keys=True,
-        _cattrs_detailed_validation=True,
-        **overrides,
-    )
-
-    def structure(value: Any, _: Any) -> T:
-        if not isinstance(value, Mapping):
-            raise _Invalid(f"expected a table, got {_show(value)}")
-        built: T = generated(value, cls)
-        return built
-
-    return structure
-
-
-# ---------------------------------------------------------------------- writing
-
-
-def _settings_pairs(settings: OrgSettings) -> list[tuple[str, Any]]:
-    return [(f.name, getattr(settings, f.name)) for f in attrs.fields(OrgSettings)]
-
-
-def _user_pairs(user: User) -> list[tuple[str, Any]]:
-    whole = f"{user.first_name} {user.last_name}"
-    if _split_name(whole) == (user.first_name, user.last_name):
-        names: list[tuple[str, Any]] = [("name", whole.strip())]
-    else:
-        names = [("first_name", user.first_name), ("last_name", user.last_name)]
-    pairs: list[tuple[str, Any]] = [
-        ("id", user.user_id),
-        *names,
-        ("email", user.email),
-        ("role", user.role),
-        ("active", user.active),
-    ]
-    if user.permissions:
-        pairs.append(("permissions", sorted(str(p) for p in user.permissions)))
-    if user.licenses:
-        pairs.append(
-            (
-                "licenses",
-                [
-                    lic.state
-                    if lic.expires_on is None
-                    else {"state": lic.state, "expires_on": lic.expires_on}
-                    for lic in user.licenses
-                ],
-            )
-        )
-    if user.teams:
-        pairs.append(("teams", sorted(user.teams)))
-    if user.started_on is not None:
-        pairs.append(("started_on", user.started_on))
-    return pairs
-
-
-def _policy_pairs(policy: RoutingPolicy) -> list[tuple[str, Any]]:
-    defaults = attrs.fields(RoutingPolicy)
-    pairs: list[tuple[str, Any]] = [
-        ("key", policy.key),
-        ("name", policy.name),
-        ("distribution", policy.distribution),
-    ]
-    if policy.teams:
-        pairs.append(("teams", list(policy.teams)))
-    if policy.user is not None:
-        pairs.append(("user", policy.user))
-    if policy.ring_size != defaults.ring_size.default:
-        pairs.append(("ring_size", policy.ring_size))
-    if policy.offer_expires_after != defaults.offer_expires_after.default:
-        pairs.append(
-            (
-                "offer_expires_after",
-                _duration(policy.offer_expires_after, f"policy {policy.key!r}"),
-            )
-        )
-    return pairs
-
-
-def _duration(value: timedelta, where: str) -> str:
-    text = format_duration(value)
-    try:
-        same = parse_duration(text) == value
-    except ValidationError:
-        same = False
-    if not same:
-        raise ConfigError(
-            f"{where}: offer_expires_after {value} cannot be written: "
-            "a duration in a file is a positive whole number of seconds"
-        )
-    return text
-
-
-def _member_pairs(member: PolicyMember) -> list[tuple[str, Any]]:
-    pairs: list[tuple[str, Any]] = [("user", member.user_id)]
-    if member.paused:
-        pairs.append(("paused", True))
-    if member.weight != 1:
-        pairs.append(("weight", member.weight))
-    filters = member.filters
-    written: dict[str, Any] = {}
-    for name in ("states", "zips", "loan_purposes", "credit_ratings"):
-        values: frozenset[Any] = getattr(filters, name)
-        if values:
-            written[name] = sorted(str(v) for v in values)
-    if filters.require_license:
-        written["require_license"] = True
-    caps = [{"per": cap.per, "count": cap.count} for cap in filters.max_leads]
-    if caps:
-        written["max_leads"] = caps[0] if len(caps) == 1 else caps
-    if written:
-        pairs.append(("filters", written))
-    return pairs
-
-
-def _source_pairs(source: LeadSource) -> list[tuple[str, Any]]:
-    pairs: list[tuple[str, Any]] = [("key", source.key), ("name", source.name)]
-    for name in ("description", "channel"):
-        if getattr(source, name):
-            pairs.append((name, getattr(source, name)))
-    for name in ("primary_policy", "fallback_policy"):
-        if getattr(source, name) is not None:
-            pairs.append((name, getattr(source, name)))
-    return pairs
-
-
-def _table(header: str, pairs: Iterable[tuple[str, Any]]) -> list[str]:
-    return [header, *(f"{key} = {_value(value)}" for key, value in pairs), ""]
-
-
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def _string(text: str) -> str:
-    """``text`` as a TOML basic string."""
-    out = ['"']
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif char < " " or char == "\x7f":
-            out.append(f"\\u{ord(char):04X}")
-        elif "\ud800" <= char <= "\udfff":
-            raise ConfigError(f"{text!r} cannot be written: it holds an unpaired surrogate")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
-
-
-def _value(value: Any) -> str:
-    """``value`` as a TOML value: strings, enums, whole numbers, booleans, dates, lists, tables."""
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, datetime):
-        raise ConfigError(f"{value.isoformat()} cannot be written: only dates are")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(item) for item in value) + "]"
-    if isinstance(value, Mapping):
-        inner = ", ".join(f"{key} = {_value(item)}" for key, item in value.items())
-        return "{ " + inner + " }" if inner else "{}"
-    raise ConfigError(f"{value!r} cannot be written as a TOML value")
