@@ -17,10 +17,13 @@ into text and back so that ``from_json(to_json(x)) == x``:
 Events are written without their ``kind``; the store keeps the kind beside
 the document and passes it back to :func:`event_from_json`.
 
-Leads and contacts, written and read many thousand times a second by an
-import, have hand-written codecs (follow-ups and stage changes too, also
-inside events); everything else goes through a private :mod:`cattrs`
-converter. The two read each other's documents: cattrs' own would only spell
+Leads, contacts, the events and the message of a new lead -- written and
+read many thousand times a second by an import -- have codecs generated
+from their attrs fields at import (:class:`_Codegen`: the text, the dict and
+the reader of each class, by one rule per field type, the ``None``/``()``
+rule above for documents); everything else goes through a private
+:mod:`cattrs` converter, which uses the generated dicts for the values it
+holds. The two read each other's documents: cattrs' own would only spell
 out the ``null`` fields.
 
 A text that is not a valid document for the type asked raises
@@ -29,23 +32,24 @@ A text that is not a valid document for the type asked raises
 
 from __future__ import annotations
 
+import enum
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import Enum
 from fractions import Fraction
 from json.encoder import encode_basestring_ascii
-from typing import Any, TypeVar, get_args, get_origin
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from uuid import UUID, SafeUUID
 
+import attrs
 import cattrs
 from cattrs.fns import identity
 
 from leadflow.errors import LeadflowError
 from leadflow.events import (
     EVENT_TYPES,
-    Decision,
     DecisionStep,
     Event,
     LeadAssigned,
@@ -54,21 +58,10 @@ from leadflow.events import (
 from leadflow.model import (
     Contact,
     ContactDetails,
-    CreditRating,
-    DesiredTimeframe,
     FollowUp,
-    FollowUpKind,
-    FollowUpStatus,
-    FollowUpSubject,
     Lead,
     LeadAttributes,
-    LoanPurpose,
-    Occupancy,
-    Origin,
-    Priority,
-    PropertyType,
     StageChange,
-    YesNoUnknown,
 )
 from leadflow.org import OrgConfig
 from leadflow.routing.engine import PolicyCursor
@@ -174,457 +167,281 @@ def _iso(moment: datetime) -> str:
     return text
 
 
-def _opt_dt(value: str | None) -> datetime | None:
-    return None if value is None else _from_iso(value)
-
-
-def _opt_decimal(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _members(enum_type: type[Enum]) -> Callable[[Any], Any]:
-    """A fast value -> member lookup (``Enum(value)`` is slow); KeyError if unknown."""
-    return {member.value: member for member in enum_type}.__getitem__
-
-
-_ORIGIN = _members(Origin)
-_LOAN_PURPOSE = _members(LoanPurpose)
-_PROPERTY_TYPE = _members(PropertyType)
-_OCCUPANCY = _members(Occupancy)
-_CREDIT_RATING = _members(CreditRating)
-_TIMEFRAME = _members(DesiredTimeframe)
-_YES_NO = _members(YesNoUnknown)
-_FU_KIND = _members(FollowUpKind)
-_FU_SUBJECT = _members(FollowUpSubject)
-_FU_STATUS = _members(FollowUpStatus)
-_PRIORITY = _members(Priority)
-
-
-# --------------------------------------------------------------------------- hand-written codecs
+# --------------------------------------------------------------------------- generated codecs
 #
-# Enum members are put into documents as they are: every leadflow enum is a
-# StrEnum, which the JSON encoder writes as its value. A field that is None
-# or an empty tuple is left out (its default is None or ()).
-
-
-def _attributes_doc(a: LeadAttributes) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "source": a.source,
-        "loan_purpose": a.loan_purpose,
-        "already_found_home": a.already_found_home,
-        "first_time_buyer": a.first_time_buyer,
-        "veteran": a.veteran,
-    }
-    if a.referred_by is not None:
-        doc["referred_by"] = a.referred_by
-    if a.loan_amount is not None:
-        doc["loan_amount"] = str(a.loan_amount)
-    if a.property_type is not None:
-        doc["property_type"] = a.property_type
-    if a.occupancy is not None:
-        doc["occupancy"] = a.occupancy
-    if a.credit_rating is not None:
-        doc["credit_rating"] = a.credit_rating
-    if a.estimated_purchase_price is not None:
-        doc["estimated_purchase_price"] = str(a.estimated_purchase_price)
-    if a.down_payment is not None:
-        doc["down_payment"] = str(a.down_payment)
-    if a.desired_timeframe is not None:
-        doc["desired_timeframe"] = a.desired_timeframe
-    if a.property_address is not None:
-        doc["property_address"] = a.property_address
-    if a.property_state is not None:
-        doc["property_state"] = a.property_state
-    if a.property_zip is not None:
-        doc["property_zip"] = a.property_zip
-    if a.external_id is not None:
-        doc["external_id"] = a.external_id
-    return doc
-
-
-def _attributes_from(doc: Mapping[str, Any]) -> LeadAttributes:
-    get = doc.get
-    property_type = get("property_type")
-    occupancy = get("occupancy")
-    credit_rating = get("credit_rating")
-    timeframe = get("desired_timeframe")
-    return LeadAttributes(
-        source=doc["source"],
-        loan_purpose=_LOAN_PURPOSE(doc["loan_purpose"]),
-        referred_by=get("referred_by"),
-        loan_amount=_opt_decimal(get("loan_amount")),
-        property_type=None if property_type is None else _PROPERTY_TYPE(property_type),
-        occupancy=None if occupancy is None else _OCCUPANCY(occupancy),
-        credit_rating=None if credit_rating is None else _CREDIT_RATING(credit_rating),
-        estimated_purchase_price=_opt_decimal(get("estimated_purchase_price")),
-        down_payment=_opt_decimal(get("down_payment")),
-        desired_timeframe=None if timeframe is None else _TIMEFRAME(timeframe),
-        already_found_home=_YES_NO(doc["already_found_home"]),
-        first_time_buyer=_YES_NO(doc["first_time_buyer"]),
-        veteran=_YES_NO(doc["veteran"]),
-        property_address=get("property_address"),
-        property_state=get("property_state"),
-        property_zip=get("property_zip"),
-        external_id=get("external_id"),
-    )
-
-
-def _follow_up_doc(f: FollowUp) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "follow_up_id": _uuid_text(f.follow_up_id),
-        "kind": f.kind,
-        "subject": f.subject,
-        "due": _iso(f.due),
-        "priority": f.priority,
-        "status": f.status,
-    }
-    if f.notes is not None:
-        doc["notes"] = f.notes
-    if f.duration is not None:
-        doc["duration"] = f.duration // _MICROSECOND
-    if f.assignee_id is not None:
-        doc["assignee_id"] = f.assignee_id
-    return doc
-
-
-def _follow_up_from(doc: Mapping[str, Any]) -> FollowUp:
-    duration = doc.get("duration")
-    return FollowUp(
-        follow_up_id=_uuid(doc["follow_up_id"]),
-        kind=_FU_KIND(doc["kind"]),
-        subject=_FU_SUBJECT(doc["subject"]),
-        due=_from_iso(doc["due"]),
-        notes=doc.get("notes"),
-        duration=None if duration is None else timedelta(microseconds=duration),
-        assignee_id=doc.get("assignee_id"),
-        priority=_PRIORITY(doc["priority"]),
-        status=_FU_STATUS(doc["status"]),
-    )
-
-
-def _stage_change_doc(c: StageChange) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "from_stage": c.from_stage,
-        "to_stage": c.to_stage,
-        "at": _iso(c.at),
-        "backward": c.backward,
-    }
-    if c.actor is not None:
-        doc["actor"] = c.actor
-    if c.outcome is not None:
-        doc["outcome"] = c.outcome
-    return doc
-
-
-def _stage_change_from(doc: Mapping[str, Any]) -> StageChange:
-    return StageChange(
-        from_stage=doc["from_stage"],
-        to_stage=doc["to_stage"],
-        at=_from_iso(doc["at"]),
-        actor=doc.get("actor"),
-        backward=doc["backward"],
-        outcome=doc.get("outcome"),
-    )
-
-
-#: Optional datetime fields of a lead, written as ISO text when set.
-_LEAD_TIMES = (
-    "stage_entered_at",
-    "first_attempt_at",
-    "last_attempt_at",
-    "last_touched_at",
-    "snoozed_until",
-    "killed_at",
-    "release_at",
-    "assigned_at",
-)
-
-
-def _lead_doc(lead: Lead) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "lead_id": _uuid_text(lead.lead_id),
-        "contact_id": _uuid_text(lead.contact_id),
-        "created_at": _iso(lead.created_at),
-        "updated_at": _iso(lead.updated_at),
-        "attributes": _attributes_doc(lead.attributes),
-        "stage": lead.stage,
-        "origin": lead.origin,
-        "contact_attempts": lead.contact_attempts,
-        "version": lead.version,
-    }
-    if lead.assignee_id is not None:
-        doc["assignee_id"] = lead.assignee_id
-    if lead.outcome is not None:
-        doc["outcome"] = lead.outcome
-    if lead.last_outcome is not None:
-        doc["last_outcome"] = lead.last_outcome
-    if lead.assignment_method is not None:
-        doc["assignment_method"] = lead.assignment_method
-    if lead.reports:
-        doc["reports"] = lead.reports
-    if lead.follow_ups:
-        doc["follow_ups"] = [_follow_up_doc(f) for f in lead.follow_ups]
-    if lead.stage_history:
-        doc["stage_history"] = [_stage_change_doc(c) for c in lead.stage_history]
-    for name in _LEAD_TIMES:
-        moment = getattr(lead, name)
-        if moment is not None:
-            doc[name] = _iso(moment)
-    return doc
-
-
-def _lead_from(doc: Mapping[str, Any]) -> Lead:
-    get = doc.get
-    follow_ups = get("follow_ups")
-    history = get("stage_history")
-    reports = get("reports")
-    return Lead(
-        lead_id=_uuid(doc["lead_id"]),
-        contact_id=_uuid(doc["contact_id"]),
-        created_at=_from_iso(doc["created_at"]),
-        updated_at=_from_iso(doc["updated_at"]),
-        attributes=_attributes_from(doc["attributes"]),
-        stage=doc["stage"],
-        origin=_ORIGIN(doc["origin"]),
-        assignee_id=get("assignee_id"),
-        stage_entered_at=_opt_dt(get("stage_entered_at")),
-        outcome=get("outcome"),
-        contact_attempts=doc["contact_attempts"],
-        first_attempt_at=_opt_dt(get("first_attempt_at")),
-        last_attempt_at=_opt_dt(get("last_attempt_at")),
-        last_touched_at=_opt_dt(get("last_touched_at")),
-        last_outcome=get("last_outcome"),
-        reports=() if reports is None else tuple(reports),
-        snoozed_until=_opt_dt(get("snoozed_until")),
-        follow_ups=() if follow_ups is None else tuple(map(_follow_up_from, follow_ups)),
-        stage_history=() if history is None else tuple(map(_stage_change_from, history)),
-        killed_at=_opt_dt(get("killed_at")),
-        release_at=_opt_dt(get("release_at")),
-        assigned_at=_opt_dt(get("assigned_at")),
-        assignment_method=get("assignment_method"),
-        version=doc["version"],
-    )
-
-
-def _contact_doc(contact: Contact) -> dict[str, Any]:
-    d = contact.details
-    details: dict[str, Any] = {"first_name": d.first_name, "last_name": d.last_name}
-    if d.email is not None:
-        details["email"] = d.email
-    if d.cell_phone is not None:
-        details["cell_phone"] = d.cell_phone
-    doc: dict[str, Any] = {
-        "contact_id": _uuid_text(contact.contact_id),
-        "details": details,
-        "created_at": _iso(contact.created_at),
-    }
-    if contact.owner_id is not None:
-        doc["owner_id"] = contact.owner_id
-    if contact.assignee_id is not None:
-        doc["assignee_id"] = contact.assignee_id
-    if contact.source is not None:
-        doc["source"] = contact.source
-    return doc
-
-
-def _contact_from(doc: Mapping[str, Any]) -> Contact:
-    details = doc["details"]
-    return Contact(
-        contact_id=_uuid(doc["contact_id"]),
-        details=ContactDetails(
-            first_name=details["first_name"],
-            last_name=details["last_name"],
-            email=details.get("email"),
-            cell_phone=details.get("cell_phone"),
-        ),
-        created_at=_from_iso(doc["created_at"]),
-        owner_id=doc.get("owner_id"),
-        assignee_id=doc.get("assignee_id"),
-        source=doc.get("source"),
-    )
-
-
-# --------------------------------------------------------------------------- documents as text
+# Every document's three forms -- its JSON text, its dict (for the converter,
+# when the value sits inside another), and the value read back from a dict --
+# are generated from the class's attrs fields and their types, once, at
+# import: one rule per type, written once below, not one codec per class.
 #
-# The documents written most (leads, contacts, the events and the message of a
-# new lead) are also put together as text directly: a third of the cost of
-# building the dict and encoding it. The text is exactly what encoding the
-# dict gives (the tests hold both to it); strings go through the JSON
-# encoder's own escaping, moments, ids and amounts need none.
+# In a *document* (:data:`_DOCUMENTS`: leads and contacts and what they
+# hold) a field at a default of ``None`` or ``()`` is left out; every other
+# field is written, even at its default, so a document never depends on a
+# default that may change. Enum members are written as their values (every
+# leadflow enum is a StrEnum), decimals as their exact text, moments as ISO
+# text with their offset, ids as canonical text, durations as microseconds.
+
+#: Classes whose documents leave out fields at a ``None`` or ``()`` default.
+_DOCUMENTS = frozenset({Lead, LeadAttributes, FollowUp, StageChange, Contact, ContactDetails})
+#: Classes with generated codecs (and the classes inside them).
+_GENERATED = (Lead, Contact, LeadCreated, LeadAssigned, OutboxMessage)
+_NONE = type(None)
+_UNSET: Any = object()
 
 
-def _int_text(value: int | None) -> str:
-    return "null" if value is None else int.__repr__(value)
+def _optional(type_: Any) -> tuple[Any, bool]:
+    """``(X, True)`` for ``X | None``; ``(type_, False)`` otherwise."""
+    args = get_args(type_)
+    if get_origin(type_) in (Union, UnionType) and _NONE in args and len(args) == 2:
+        return next(a for a in args if a is not _NONE), True
+    return type_, False
 
 
-def _str_text(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
+class _Codegen:
+    """Generates, per class, ``text(value)``, ``doc(value)`` and ``read(doc)`` from its fields."""
+
+    def __init__(self, converter: cattrs.Converter) -> None:
+        self.converter = converter
+        self._loops = 0
+        self.names: dict[type[Any], str] = {}
+        self.ns: dict[str, Any] = {
+            "q": _quote,
+            "ir": int.__repr__,
+            "iso": _iso,
+            "ut": _uuid_text,
+            "uu": _uuid,
+            "fi": _from_iso,
+            "Decimal": Decimal,
+            "date": date,
+            "timedelta": timedelta,
+            "MICRO": _MICROSECOND,
+            "enc": _encode,
+            "un": converter.unstructure,
+            "st": converter.structure,
+            "UNSET": _UNSET,
+        }
+
+    def _loop(self) -> str:
+        self._loops += 1
+        return f"_i{self._loops}"
+
+    def _const(self, value: Any) -> str:
+        name = f"c{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def name(self, cls: type[Any]) -> str:
+        """The generated functions' suffix for ``cls``, generating them on first use."""
+        found = self.names.get(cls)
+        if found is None:
+            found = self.names[cls] = f"{cls.__name__}_{len(self.names)}"
+            exec(self._source(cls, found), self.ns)
+        return found
+
+    # ------------------------------------------------------------------ per type
+
+    def _text(self, type_: Any, v: str) -> str:
+        if isinstance(type_, type):
+            if attrs.has(type_):
+                return f"text_{self.name(type_)}({v})"
+            if issubclass(type_, bool):
+                return f"('true' if {v} else 'false')"
+            if issubclass(type_, str):
+                return f"q({v})"
+            if issubclass(type_, int):
+                return f"ir({v})"
+            if type_ is Decimal:
+                return f"'\"' + str({v}) + '\"'"
+            if type_ is datetime:
+                return f"'\"' + iso({v}) + '\"'"
+            if type_ is UUID:
+                return f"'\"' + ut({v}) + '\"'"
+            if type_ is timedelta:
+                return f"ir({v} // MICRO)"
+        if get_origin(type_) is tuple:
+            args = get_args(type_)
+            if len(args) == 2 and args[1] is Ellipsis:
+                i = self._loop()
+                return f"'[' + ','.join([{self._text(args[0], i)} for {i} in {v}]) + ']'"
+            parts = " + ',' + ".join(self._text(a, f"{v}[{n}]") for n, a in enumerate(args))
+            return f"'[' + {parts} + ']'"
+        return f"enc(un({v}, {self._const(type_)}))"
+
+    def _doc(self, type_: Any, v: str) -> str:
+        if isinstance(type_, type):
+            if attrs.has(type_):
+                return f"doc_{self.name(type_)}({v})"
+            if issubclass(type_, int | str):  # bool, int, str and the StrEnums
+                return v
+            if type_ is Decimal:
+                return f"str({v})"
+            if type_ is datetime:
+                return f"iso({v})"
+            if type_ is UUID:
+                return f"ut({v})"
+            if type_ is timedelta:
+                return f"{v} // MICRO"
+        if get_origin(type_) is tuple:
+            args = get_args(type_)
+            if len(args) == 2 and args[1] is Ellipsis:
+                i = self._loop()
+                return f"[{self._doc(args[0], i)} for {i} in {v}]"
+            return "[" + ", ".join(self._doc(a, f"{v}[{n}]") for n, a in enumerate(args)) + "]"
+        return f"un({v}, {self._const(type_)})"
+
+    def _read(self, type_: Any, v: str) -> str:
+        if isinstance(type_, type):
+            if attrs.has(type_):
+                return f"read_{self.name(type_)}({v})"
+            if issubclass(type_, enum.Enum):
+                members = {member.value: member for member in type_}
+                return f"{self._const(members)}[{v}]"
+            if issubclass(type_, int | str):
+                return v
+            if type_ is Decimal:
+                return f"Decimal({v})"
+            if type_ is datetime:
+                return f"fi({v})"
+            if type_ is UUID:
+                return f"uu({v})"
+            if type_ is timedelta:
+                return f"timedelta(microseconds={v})"
+        if get_origin(type_) is tuple:
+            args = get_args(type_)
+            if len(args) == 2 and args[1] is Ellipsis:
+                i = self._loop()
+                item = self._read(args[0], i)
+                return f"tuple({v})" if item == i else f"tuple([{item} for {i} in {v}])"
+            items = "".join(self._read(a, f"{v}[{n}]") + ", " for n, a in enumerate(args))
+            return f"({items})"
+        return f"st({v}, {self._const(type_)})"
+
+    # ------------------------------------------------------------------ per class
+
+    def _source(self, cls: type[Any], name: str) -> str:
+        hints = get_type_hints(cls)
+        document = cls in _DOCUMENTS
+        text = [f"def text_{name}(v, version=UNSET):"]
+        doc = [f"def doc_{name}(v):", "    d = {}"]
+        read = [f"def read_{name}(d):", "    g = d.get", f"    return {self._const(cls)}("]
+        run: list[str] = []  # the pieces of the fields written in a row, always
+        for n, field in enumerate(attrs.fields(cls)):
+            key, type_ = field.name, hints[field.name]
+            inner, optional = _optional(type_)
+            omitted = document and field.default in (None, ())
+            if n == 0 and (omitted or optional):
+                raise TypeError(f"{cls.__name__}: a document's first field is always written")
+            value = f"v.{key}"
+            if key == "version":
+                value = "(v.version if version is UNSET else version)"
+            label = repr(("," if n else "{") + f'"{key}":')
+            if omitted:  # left out at its None or () default
+                local = f"f{n}"
+                test = f"{local} is not None" if field.default is None else local
+                text += self._flush(run)
+                text += [
+                    f"    {local} = {value}",
+                    f"    if {test}: t += {label} + {self._text(inner, local)}",
+                ]
+                doc += [
+                    f"    {local} = {value}",
+                    f"    if {test}: d[{key!r}] = {self._doc(inner, local)}",
+                ]
+            elif optional:
+                local = f"f{n}"
+                text += self._flush(run)
+                either = f"('null' if {local} is None else {self._text(inner, local)})"
+                text += [f"    {local} = {value}", f"    t += {label} + {either}"]
+                either = f"None if {local} is None else {self._doc(inner, local)}"
+                doc += [f"    {local} = v.{key}", f"    d[{key!r}] = {either}"]
+            else:
+                run += [label, self._text(inner, value)]
+                doc.append(f"    d[{key!r}] = {self._doc(inner, f'v.{key}')}")
+            read.append(f"        {key}={self._read_field(field, inner, optional, document)},")
+        text += self._flush(run)
+        text.append("    return t + '}'")
+        doc.append("    return d")
+        read.append("    )")
+        # the first statement makes t: its first piece is the first field's, always written
+        text[1] = text[1].replace("    t += ", "    t = ", 1)
+        return "\n".join([*text, "", *doc, "", *read]) + "\n"
+
+    def _read_field(self, field: Any, inner: Any, optional: bool, document: bool) -> str:
+        """The expression reading ``field`` (its type ``inner``) from the document ``d``.
+
+        A document has every field but those left out at a ``None`` or ``()``
+        default; another value's document may lack a field added since it
+        was written (read as its default).
+        """
+        key, default = field.name, field.default
+        got = self._read(inner, "_x")
+        always = document and default not in (None, ())
+        if (default is attrs.NOTHING or always) and not optional:
+            return self._read(inner, f"d[{key!r}]")
+        plain = isinstance(inner, type) and issubclass(inner, int | str)
+        if plain and not issubclass(inner, enum.Enum) and default is None:
+            return f"g({key!r})"
+        if default == ():
+            return f"() if (_x := g({key!r})) is None else {got}"
+        if optional:
+            raw = f"d[{key!r}]" if default is attrs.NOTHING else f"g({key!r})"
+            return f"None if (_x := {raw}) is None else {got}"
+        return f"{self._const(default)} if (_x := g({key!r}, UNSET)) is UNSET else {got}"
+
+    @staticmethod
+    def _flush(run: list[str]) -> list[str]:
+        """The statement adding the pieces of ``run`` to the text (and empties it)."""
+        if not run:
+            return []
+        line = f"    t += {' + '.join(run)}"
+        run.clear()
+        return [line]
+
+    def register(self) -> None:
+        """Generate the codecs of :data:`_GENERATED` (and what they hold), and hand their
+        dicts to the converter, for values inside other values."""
+        for cls in _GENERATED:
+            self.name(cls)
+        for cls, name in self.names.items():
+            doc, read = self.ns[f"doc_{name}"], self.ns[f"read_{name}"]
+            self.converter.register_unstructure_hook(cls, doc)
+            self.converter.register_structure_hook(cls, _reader(read))
+        # a batch writes the same few routing decision steps again and again: kept
+        self.ns[f"text_{self.name(DecisionStep)}"] = _kept(
+            self.ns[f"text_{self.name(DecisionStep)}"]
+        )
+
+    def text(self, cls: type[Any]) -> Callable[..., str]:
+        """``text(value)``: the JSON text of a ``cls`` (``version=`` writes another version)."""
+        fn: Callable[..., str] = self.ns[f"text_{self.name(cls)}"]
+        return fn
+
+    def read(self, cls: type[T]) -> Callable[[Any], T]:
+        """``read(doc)``: the ``cls`` value of a decoded document."""
+        fn: Callable[[Any], T] = self.ns[f"read_{self.name(cls)}"]
+        return fn
 
 
-def _attributes_json(a: LeadAttributes) -> str:
-    text = (
-        f'{{"source":{_quote(a.source)},"loan_purpose":{_quote(a.loan_purpose)},'
-        f'"already_found_home":{_quote(a.already_found_home)},'
-        f'"first_time_buyer":{_quote(a.first_time_buyer)},"veteran":{_quote(a.veteran)}'
-    )
-    if a.referred_by is not None:
-        text += ',"referred_by":' + _quote(a.referred_by)
-    if a.loan_amount is not None:
-        text += ',"loan_amount":"' + str(a.loan_amount) + '"'
-    if a.property_type is not None:
-        text += ',"property_type":' + _quote(a.property_type)
-    if a.occupancy is not None:
-        text += ',"occupancy":' + _quote(a.occupancy)
-    if a.credit_rating is not None:
-        text += ',"credit_rating":' + _quote(a.credit_rating)
-    if a.estimated_purchase_price is not None:
-        text += ',"estimated_purchase_price":"' + str(a.estimated_purchase_price) + '"'
-    if a.down_payment is not None:
-        text += ',"down_payment":"' + str(a.down_payment) + '"'
-    if a.desired_timeframe is not None:
-        text += ',"desired_timeframe":' + _quote(a.desired_timeframe)
-    if a.property_address is not None:
-        text += ',"property_address":' + _quote(a.property_address)
-    if a.property_state is not None:
-        text += ',"property_state":' + _quote(a.property_state)
-    if a.property_zip is not None:
-        text += ',"property_zip":' + _quote(a.property_zip)
-    if a.external_id is not None:
-        text += ',"external_id":' + _quote(a.external_id)
-    return text + "}"
+def _reader(read: Callable[[Any], T]) -> Callable[[Any, Any], T]:
+    return lambda doc, _: read(doc)
 
 
-def _lead_json(lead: Lead, version: int) -> str:
-    """``_encode(_lead_doc(attrs.evolve(lead, version=version)))``, put together as text."""
-    text = (
-        f'{{"lead_id":"{_uuid_text(lead.lead_id)}","contact_id":"{_uuid_text(lead.contact_id)}",'
-        f'"created_at":"{_iso(lead.created_at)}","updated_at":"{_iso(lead.updated_at)}",'
-        f'"attributes":{_attributes_json(lead.attributes)},"stage":{_quote(lead.stage)},'
-        f'"origin":{_quote(lead.origin)},"contact_attempts":{lead.contact_attempts:d},'
-        f'"version":{version:d}'
-    )
-    if lead.assignee_id is not None:
-        text += ',"assignee_id":' + int.__repr__(lead.assignee_id)
-    if lead.outcome is not None:
-        text += ',"outcome":' + _quote(lead.outcome)
-    if lead.last_outcome is not None:
-        text += ',"last_outcome":' + _quote(lead.last_outcome)
-    if lead.assignment_method is not None:
-        text += ',"assignment_method":' + _quote(lead.assignment_method)
-    if lead.reports:
-        text += ',"reports":' + _encode(lead.reports)
-    if lead.follow_ups:
-        text += ',"follow_ups":' + _encode([_follow_up_doc(f) for f in lead.follow_ups])
-    if lead.stage_history:
-        text += ',"stage_history":' + _encode([_stage_change_doc(c) for c in lead.stage_history])
-    # the moments, in the order of _LEAD_TIMES
-    if lead.stage_entered_at is not None:
-        text += ',"stage_entered_at":"' + _iso(lead.stage_entered_at) + '"'
-    if lead.first_attempt_at is not None:
-        text += ',"first_attempt_at":"' + _iso(lead.first_attempt_at) + '"'
-    if lead.last_attempt_at is not None:
-        text += ',"last_attempt_at":"' + _iso(lead.last_attempt_at) + '"'
-    if lead.last_touched_at is not None:
-        text += ',"last_touched_at":"' + _iso(lead.last_touched_at) + '"'
-    if lead.snoozed_until is not None:
-        text += ',"snoozed_until":"' + _iso(lead.snoozed_until) + '"'
-    if lead.killed_at is not None:
-        text += ',"killed_at":"' + _iso(lead.killed_at) + '"'
-    if lead.release_at is not None:
-        text += ',"release_at":"' + _iso(lead.release_at) + '"'
-    if lead.assigned_at is not None:
-        text += ',"assigned_at":"' + _iso(lead.assigned_at) + '"'
-    return text + "}"
+def _kept(text: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``text``, remembering the texts of the values written lately (by ``id()``, holding
+    the value so that its ``id()`` is not reused while kept)."""
+    kept: dict[int, tuple[Any, str]] = {}
 
+    def written(value: Any) -> str:
+        hit = kept.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        made = text(value)
+        if len(kept) >= _UUID_TEXTS_KEPT:
+            kept.clear()
+        kept[id(value)] = (value, made)
+        return made
 
-def _contact_json(contact: Contact) -> str:
-    """``_encode(_contact_doc(contact))``, put together as text."""
-    d = contact.details
-    text = (
-        f'{{"contact_id":"{_uuid_text(contact.contact_id)}",'
-        f'"details":{{"first_name":{_quote(d.first_name)},"last_name":{_quote(d.last_name)}'
-    )
-    if d.email is not None:
-        text += ',"email":' + _quote(d.email)
-    if d.cell_phone is not None:
-        text += ',"cell_phone":' + _quote(d.cell_phone)
-    text += f'}},"created_at":"{_iso(contact.created_at)}"'
-    if contact.owner_id is not None:
-        text += ',"owner_id":' + int.__repr__(contact.owner_id)
-    if contact.assignee_id is not None:
-        text += ',"assignee_id":' + int.__repr__(contact.assignee_id)
-    if contact.source is not None:
-        text += ',"source":' + _quote(contact.source)
-    return text + "}"
-
-
-def _lead_created_json(e: LeadCreated) -> str:
-    return (
-        f'{{"at":"{_iso(e.at)}","actor":{_int_text(e.actor)},"via":{_int_text(e.via)},'
-        f'"interface":{_str_text(e.interface)},'
-        f'"lead_id":"{_uuid_text(e.lead_id)}","contact_id":"{_uuid_text(e.contact_id)}",'
-        f'"source":{_quote(e.source)},"origin":{_quote(e.origin)},"stage":{_quote(e.stage)},'
-        f'"decision":{_decision_json(e.decision)}}}'
-    )
-
-
-def _lead_assigned_json(e: LeadAssigned) -> str:
-    return (
-        f'{{"at":"{_iso(e.at)}","actor":{_int_text(e.actor)},"via":{_int_text(e.via)},'
-        f'"interface":{_str_text(e.interface)},'
-        f'"lead_id":"{_uuid_text(e.lead_id)}","assignee_id":{int.__repr__(e.assignee_id)},'
-        f'"method":{_quote(e.method)},"policy":{_str_text(e.policy)},'
-        f'"decision":{_decision_json(e.decision)}}}'
-    )
-
-
-def _decision_json(decision: Decision | None) -> str:
-    """``_encode(_unstructure(decision))``: the steps' texts are kept (a batch repeats few)."""
-    if decision is None:
-        return "null"
-    steps = ",".join(map(_step_json, decision.steps))
-    return (
-        f'{{"outcome":{_quote(decision.outcome)},"method":{_str_text(decision.method)},'
-        f'"assignee":{_int_text(decision.assignee)},"reason":{_str_text(decision.reason)},'
-        f'"primary_reason":{_str_text(decision.primary_reason)},"steps":[{steps}]}}'
-    )
-
-
-#: Texts of the decision steps written lately, by ``id()`` of the step, with the step
-#: (holding it keeps its ``id()`` from being reused while it is kept).
-_step_texts: dict[int, tuple[DecisionStep, str]] = {}
-
-
-def _step_json(step: DecisionStep) -> str:
-    kept = _step_texts.get(id(step))
-    if kept is not None and kept[0] is step:
-        return kept[1]
-    text = _encode(_CONVERTER.unstructure(step, DecisionStep))
-    if len(_step_texts) >= _UUID_TEXTS_KEPT:
-        _step_texts.clear()
-    _step_texts[id(step)] = (step, text)
-    return text
-
-
-#: Events written as text directly; the others go through the converter.
-_EVENT_JSON: dict[type[Any], Callable[[Any], str]] = {
-    LeadCreated: _lead_created_json,
-    LeadAssigned: _lead_assigned_json,
-}
-
-
-def _message_json(m: OutboxMessage) -> str:
-    """``_encode(_unstructure(m, OutboxMessage))``, put together as text."""
-    lead_id = "null" if m.lead_id is None else f'"{_uuid_text(m.lead_id)}"'
-    retry = "null" if m.next_attempt_at is None else f'"{_iso(m.next_attempt_at)}"'
-    return (
-        f'{{"message_id":"{_uuid_text(m.message_id)}","created_at":"{_iso(m.created_at)}",'
-        f'"kind":{_quote(m.kind)},"recipient":{_quote(m.recipient)},'
-        f'"subject":{_quote(m.subject)},"body_text":{_quote(m.body_text)},'
-        f'"body_html":{_quote(m.body_html)},"lead_id":{lead_id},"status":{_quote(m.status)},'
-        f'"attempts":{int.__repr__(m.attempts)},"next_attempt_at":{retry},'
-        f'"last_error":{_quote(m.last_error)}}}'
-    )
+    return written
 
 
 # --------------------------------------------------------------------------- the converter
@@ -634,12 +451,22 @@ def _is_frozenset(type_: Any) -> bool:
     return type_ is frozenset or get_origin(type_) is frozenset
 
 
-def _make_converter(*, hand_written: bool = True) -> cattrs.Converter:
+def _make_converter(*, generated: bool = True) -> cattrs.Converter:
+    """A converter for leadflow values (see :func:`_base_converter`), with the generated
+    codecs (``generated=False``: cattrs' own code alone)."""
+    converter = _base_converter()
+    if generated:
+        _Codegen(converter).register()
+    return converter
+
+
+def _base_converter() -> cattrs.Converter:
     """The converter behind every function of this module.
 
-    ``hand_written=False`` leaves leads and contacts to cattrs' generated
-    code; the tests use it to check that both write and read the same
-    documents.
+    Scalars have hooks of their own; every class is left to cattrs' own
+    code (which spells out ``null`` fields), until :class:`_Codegen`
+    registers the generated codecs. The tests use a converter without them
+    to check that both read each other's documents.
     """
     converter = cattrs.Converter(detailed_validation=False)
 
@@ -672,26 +499,26 @@ def _make_converter(*, hand_written: bool = True) -> cattrs.Converter:
 
     converter.register_unstructure_hook_factory(_is_frozenset, frozenset_dump)
 
-    def hand(
-        type_: type[T],
-        dump: Callable[[T], dict[str, Any]],
-        load: Callable[[Mapping[str, Any]], T],
-    ) -> None:
-        converter.register_unstructure_hook(type_, dump)
-        converter.register_structure_hook(type_, lambda doc, _: load(doc))
-
-    if hand_written:
-        hand(Lead, _lead_doc, _lead_from)
-        hand(LeadAttributes, _attributes_doc, _attributes_from)
-        hand(FollowUp, _follow_up_doc, _follow_up_from)
-        hand(StageChange, _stage_change_doc, _stage_change_from)
-        hand(Contact, _contact_doc, _contact_from)
     return converter
 
 
-_CONVERTER = _make_converter()
+_CONVERTER = _base_converter()
+_CODEGEN = _Codegen(_CONVERTER)
+_CODEGEN.register()
 _unstructure = _CONVERTER.unstructure
 _structure = _CONVERTER.structure
+
+
+_lead_text = _CODEGEN.text(Lead)
+_lead_read = _CODEGEN.read(Lead)
+_contact_text = _CODEGEN.text(Contact)
+_contact_read = _CODEGEN.read(Contact)
+_message_text = _CODEGEN.text(OutboxMessage)
+#: Events written as text by their generated codecs; the others go through the converter.
+_EVENT_TEXT: dict[type[Any], Callable[..., str]] = {
+    LeadCreated: _CODEGEN.text(LeadCreated),
+    LeadAssigned: _CODEGEN.text(LeadAssigned),
+}
 
 
 # --------------------------------------------------------------------------- generic
@@ -719,33 +546,33 @@ def lead_to_json(lead: Lead, *, version: int | None = None) -> str:
     ``version`` is written instead of ``lead.version`` when given (a store
     writing a new lead at its first version needs no copy of it).
     """
-    return _lead_json(lead, lead.version if version is None else version)
+    return _lead_text(lead) if version is None else _lead_text(lead, version)
 
 
 def lead_from_json(text: str) -> Lead:
     """The lead :func:`lead_to_json` wrote."""
     try:
-        return _lead_from(_decode(text))
+        return _lead_read(_decode(text))
     except _DECODE_ERRORS as exc:
         raise _invalid("Lead", text, exc) from exc
 
 
 def contact_to_json(contact: Contact) -> str:
     """A contact as JSON text."""
-    return _contact_json(contact)
+    return _contact_text(contact)
 
 
 def contact_from_json(text: str) -> Contact:
     """The contact :func:`contact_to_json` wrote."""
     try:
-        return _contact_from(_decode(text))
+        return _contact_read(_decode(text))
     except _DECODE_ERRORS as exc:
         raise _invalid("Contact", text, exc) from exc
 
 
 def event_to_json(event: Event) -> str:
     """An event's fields as JSON text, without its ``kind`` (store that beside it)."""
-    fast = _EVENT_JSON.get(type(event))
+    fast = _EVENT_TEXT.get(type(event))
     if fast is not None:
         return fast(event)
     return _encode(_unstructure(event, type(event)))
@@ -811,7 +638,7 @@ def cursor_from_json(text: str) -> PolicyCursor:
 def message_to_json(message: OutboxMessage) -> str:
     """An outbox message as JSON text."""
     if type(message) is OutboxMessage:
-        return _message_json(message)
+        return _message_text(message)
     return _encode(_unstructure(message, OutboxMessage))
 
 
