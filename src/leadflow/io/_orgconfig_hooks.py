@@ -13,14 +13,10 @@ from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.errors import (
-    IterableValidationError,
-    IterableValidationNote,
-)
 from cattrs.gen import make_dict_structure_fn, override
 
 from leadflow.io._toml import Invalid as _Invalid
-from leadflow.io._toml import duration_hook
+from leadflow.io._toml import collection_hook, duration_hook
 from leadflow.io._toml import quote as _quote
 from leadflow.io._toml import show as _show
 from leadflow.io._toml import structure_bool as _structure_bool
@@ -107,7 +103,7 @@ def _make_converter() -> cattrs.Converter:
         CreditRating,
     ):
         converter.register_structure_hook(enum_type, _structure_enum)
-    converter.register_structure_hook_factory(_is_collection, _collection_hook(converter))
+    converter.register_structure_hook_factory(_is_collection, collection_hook(converter))
     converter.register_structure_hook_factory(attrs.has, lambda cls: _table_hook(converter, cls))
     converter.register_structure_hook(License, _license_hook(converter))
     converter.register_structure_hook(
@@ -303,38 +299,6 @@ def _is_collection(type_: Any) -> bool:
     if get_origin(type_) is tuple:
         return len(args) == 2 and args[1] is Ellipsis
     return get_origin(type_) is frozenset and len(args) == 1
-
-
-def _collection_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
-    """Homogeneous tuples and frozensets from lists only: a string is not a list of letters."""
-
-    def factory(type_: Any) -> Callable[[Any, Any], Any]:
-        item_type = get_args(type_)[0]
-        make = tuple if get_origin(type_) is tuple else frozenset
-
-        def structure(value: Any, _: Any) -> Any:
-            if not isinstance(value, list | tuple):
-                raise _Invalid(f"expected a list, got {_show(value)}")
-            hook = converter.get_structure_hook(item_type)
-            items: list[Any] = []
-            errors: list[Exception] = []
-            for index, item in enumerate(value):
-                try:
-                    items.append(hook(item, item_type))
-                except Exception as exc:
-                    exc.add_note(
-                        IterableValidationNote(
-                            f"Structuring list @ index {index}", index, item_type
-                        )
-                    )
-                    errors.append(exc)
-            if errors:
-                raise IterableValidationError("While structuring a list", errors, type_)
-            return make(items)
-
-        return structure
-
-    return factory
 
 
 def _table_hook(

@@ -12,9 +12,15 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args, get_origin
 
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
 
 from leadflow.errors import ConfigError, ValidationError, clip
 from leadflow.limits import number_text
@@ -275,3 +281,35 @@ def parse_toml(
     raise ConfigError(
         f"{origin}: line {where['line']}, column {where['column']}: invalid TOML: {what}"
     )
+
+
+def collection_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """Homogeneous tuples and frozensets from lists only: a string is not a list of letters."""
+
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        item_type = get_args(type_)[0]
+        make = tuple if get_origin(type_) is tuple else frozenset
+
+        def structure(value: Any, _: Any) -> Any:
+            if not isinstance(value, list | tuple):
+                raise Invalid(f"expected a list, got {show(value)}")
+            hook = converter.get_structure_hook(item_type)
+            items: list[Any] = []
+            errors: list[Exception] = []
+            for index, item in enumerate(value):
+                try:
+                    items.append(hook(item, item_type))
+                except Exception as exc:
+                    exc.add_note(
+                        IterableValidationNote(
+                            f"Structuring list @ index {index}", index, item_type
+                        )
+                    )
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError("While structuring a list", errors, type_)
+            return make(items)
+
+        return structure
+
+    return factory

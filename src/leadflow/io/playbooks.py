@@ -49,7 +49,14 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from leadflow.errors import ConfigError
 from leadflow.io._toml import Invalid as _Invalid
-from leadflow.io._toml import duration_hook, parse_toml, plain_checks, show, structure_problems
+from leadflow.io._toml import (
+    collection_hook,
+    duration_hook,
+    parse_toml,
+    plain_checks,
+    show,
+    structure_problems,
+)
 from leadflow.io._toml import join as _join
 from leadflow.stages.aging import (
     AgingRule,
@@ -527,7 +534,7 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook_func(
         lambda t: t == AgingRule, _structure_tagged(converter, "aging rule", _AGING_TYPES)
     )
-    converter.register_structure_hook_factory(_is_tuple, _tuple_hook(converter))
+    converter.register_structure_hook_factory(_is_tuple, collection_hook(converter))
     converter.register_structure_hook_factory(_is_str_dict, lambda _: _structure_str_dict)
     converter.register_structure_hook_factory(attrs.has, _attrs_hook(converter))
 
@@ -596,37 +603,6 @@ def _is_str_dict(type_: Any) -> bool:
 def _is_tuple(type_: Any) -> bool:
     args = get_args(type_)
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
-
-
-def _tuple_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
-    """Homogeneous tuples from lists only: a string is not a list of its characters."""
-
-    def factory(type_: Any) -> Callable[[Any, Any], Any]:
-        item_type = get_args(type_)[0]
-
-        def structure(value: Any, _: Any) -> tuple[Any, ...]:
-            if not isinstance(value, list | tuple):
-                raise _Invalid(f"expected a list, got {_show(value)}")
-            hook = converter.get_structure_hook(item_type)
-            items: list[Any] = []
-            errors: list[Exception] = []
-            for index, item in enumerate(value):
-                try:
-                    items.append(hook(item, item_type))
-                except Exception as exc:
-                    exc.add_note(
-                        IterableValidationNote(
-                            f"Structuring list @ index {index}", index, item_type
-                        )
-                    )
-                    errors.append(exc)
-            if errors:
-                raise IterableValidationError("While structuring a list", errors, type_)
-            return tuple(items)
-
-        return structure
-
-    return factory
 
 
 def _attrs_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
