@@ -92,6 +92,53 @@ def test_a_dry_run_needs_only_the_config_and_touches_no_store(tmp_path: Path) ->
     assert "--config" in missing.output
 
 
+def test_a_dry_run_from_the_store_decides_what_the_real_run_then_does(
+    db: Path, tmp_path: Path
+) -> None:
+    # the store already holds half the file: its rotation, contacts and external ids
+    rows = LEADS.read_text(encoding="utf-8").splitlines(keepends=True)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("".join(rows[:26]), encoding="utf-8")
+    second.write_text("".join(rows[:1] + rows[20:]), encoding="utf-8")  # 6 rows again
+    args = ("--source", "purchased_leads", "--db", db, "--now", NOW, "--json")
+    assert run("route", first, *args, "--out", tmp_path / "a").exit_code == 0
+    dry = run("route", second, *args, "--out", tmp_path / "dry", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    stored_before = _count_leads(db)
+    real = run("route", second, *args, "--out", tmp_path / "real")
+    assert real.exit_code == 0, real.output
+    dry_summary, real_summary = json.loads(dry.output), json.loads(real.output)
+    assert dry_summary["dry_run"] is True
+    for key in ("rows", "assigned", "unassigned", "rejected", "duplicates"):
+        assert dry_summary[key] == real_summary[key], key
+    # the six rows again are duplicates, but for one the first run rejected
+    again = {r["external_id"] for r in read(second)} & {r["external_id"] for r in read(first)}
+    refused = {r["external_id"] for r in read(tmp_path / "a" / "rejected.csv")}
+    assert dry_summary["duplicates"] == len(again - refused) > 0
+
+    # row by row, the same assignee and policy; only the ids are missing
+    def decided(folder: str) -> list[tuple[str, str, str]]:
+        return [
+            (r["external_id"], r["assignee_id"], r["policy"])
+            for r in read(tmp_path / folder / "assigned.csv")
+        ]
+
+    assert decided("dry") == decided("real")
+    assert all(r["lead_id"] == "" for r in read(tmp_path / "dry" / "assigned.csv"))
+    # the dry run stored nothing; the real run stored its new leads
+    made = real_summary["assigned"] + real_summary["unassigned"]
+    assert _count_leads(db) == stored_before + made
+
+
+def _count_leads(db: Path) -> int:
+    desk = open_desk(db)
+    try:
+        with desk.store.unit_of_work() as uow:
+            return uow.count_leads()
+    finally:
+        desk.store.close()
+
+
 def test_an_awkward_file_is_routed_and_its_ragged_row_rejected(db: Path, tmp_path: Path) -> None:
     header = "First Name,Last Name,Email,Loan Purpose,Property State,Property Zip,External ID"
     header += ",Property Address"

@@ -123,6 +123,12 @@ def route(
                 progress=progress,
             )
         else:
+            if dry_run and not db.exists():
+                fail(
+                    f"--dry-run starts from a store, and there is none at {db}: give --db, "
+                    "or --config org.toml for a dry run without a store",
+                    2,
+                )
             desk = stack.enter_context(open_desk(db, now))
             who = actor(desk, user_id)
             if assign_to is not None:
