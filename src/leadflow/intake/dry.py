@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
 from uuid import UUID, SafeUUID
@@ -78,41 +78,61 @@ class HashIndex:
 
     def get(self, text: object) -> int:
         """The number kept with ``text``; -1 when it is not in the index (nor ``None``)."""
-        if text is None:
-            return -1
-        table, mask = self._table, self._mask
-        h = hash(text) or 1  # 0 marks an empty slot
-        i = h & mask
-        while True:
-            found = table[i]
-            if found == h:
-                return self._numbers[i] if self._NUMBERS else 0
-            if found == _EMPTY:
-                return -1
-            i = (i + 1) & mask
+        return self.get_many((text,))[0]
 
     def put(self, text: object, number: int) -> bool:
         """Keep ``number`` with ``text`` (replacing the one kept); whether ``text`` was new."""
-        if text is None:
-            return False
-        table, mask = self._table, self._mask
-        h = hash(text) or 1
-        i = h & mask
-        while True:
-            found = table[i]
-            if found == h:
-                if self._NUMBERS:
-                    self._numbers[i] = number
-                return False
-            if found == _EMPTY:
-                table[i] = h
-                if self._NUMBERS:
-                    self._numbers[i] = number
-                self._size += 1
-                if self._size * 2 > mask:
-                    self._grow()
-                return True
-            i = (i + 1) & mask
+        return self.put_many(((text, number),)) == 1
+
+    def get_many(self, texts: Iterable[object]) -> list[int]:
+        """:meth:`get` of each of ``texts``, in one call (a chunk asks for many)."""
+        table, mask, numbers = self._table, self._mask, self._numbers if self._NUMBERS else None
+        found: list[int] = []
+        for text in texts:
+            number = -1
+            if text is not None:
+                h = hash(text) or 1  # 0 marks an empty slot
+                i = h & mask
+                while True:
+                    slot = table[i]
+                    if slot == h:
+                        number = numbers[i] if numbers is not None else 0
+                        break
+                    if slot == _EMPTY:
+                        break
+                    i = (i + 1) & mask
+            found.append(number)
+        return found
+
+    def put_many(self, pairs: Iterable[tuple[object, int]]) -> int:
+        """:meth:`put` of each ``(text, number)`` (``None`` texts are skipped); how many of
+        the texts were new."""
+        new = 0
+        numbered = bool(self._NUMBERS)
+        table, mask, numbers = self._table, self._mask, self._numbers
+        for text, number in pairs:
+            if text is None:
+                continue
+            h = hash(text) or 1
+            i = h & mask
+            while True:
+                slot = table[i]
+                if slot == h:
+                    if numbered:
+                        numbers[i] = number
+                    break
+                if slot == _EMPTY:
+                    table[i] = h
+                    if numbered:
+                        numbers[i] = number
+                    new += 1
+                    self._size += 1
+                    if self._size * 2 > mask:
+                        self._grow()
+                        table, mask, numbers = self._table, self._mask, self._numbers
+                    break
+                i = (i + 1) & mask
+        return new
 
     def _grow(self) -> None:
         old, old_numbers = self._table, self._numbers
@@ -146,14 +166,11 @@ class HashSet(HashIndex):
 
     def has_any(self, *texts: object) -> bool:
         """Whether one of ``texts`` (``None`` is skipped: never in the set) is in it."""
-        return any(self.get(text) >= 0 for text in texts)
+        return max(self.get_many(texts)) >= 0 if texts else False
 
     def add_each(self, *texts: object) -> bool:
         """Add each of ``texts`` but ``None``; whether one of them was new."""
-        new = False
-        for text in texts:
-            new = self.add(text) or new
-        return new
+        return self.put_many((text, 0) for text in texts) > 0
 
 
 #: Ids of the dry run's own contacts sort after every real id made before 10889 AD.
@@ -226,25 +243,24 @@ class DryStore:
         if self._made_at is None and records.new_contacts:
             self._made_at = records.now
         pending = records.pending
+        made: list[tuple[str | None, int]] = []
         for contact_id, contact in records.new_contacts.items():
             details, owner = (
                 pending[contact_id] if contact is None else (contact.details, contact.owner_id)
             )
             number = len(owners)
             owners.append(owner or _NO_OWNER)
-            keys.put(details.email, number)
-            keys.put(details.cell_phone, number)
+            made += ((details.email, number), (details.cell_phone, number))
+        keys.put_many(made)
         for contact in records.changed_contacts.values():
             number = contact.contact_id.int - _DRY_IDS
             if number >= 0:  # one of the run's own
                 owners[number] = contact.owner_id or _NO_OWNER
             else:
                 self._base_owners[contact.contact_id] = contact.owner_id or _NO_OWNER
-        externals = self._externals
-        for draft, _, _, _ in records.rows:
-            external_id = draft.attributes.external_id
-            if external_id is not None:
-                externals.add(external_id)
+        self._externals.put_many(
+            (draft.attributes.external_id, 0) for draft, _, _, _ in records.rows
+        )
         if records.loads:  # routing reads load counts: keep the run's
             terminal = records.ctx.terminal
             initial = records.ctx.playbook.initial_stage.key
@@ -296,14 +312,10 @@ class _DryUnit:
         # the run's own contacts, each with the keys asked that it has
         keys = store._keys
         matched: dict[int, list[str | None]] = {}
-        for key in emails:
-            number = keys.get(key)
-            if number >= 0:
-                matched.setdefault(number, [None, None])[0] = key
-        for key in phones:
-            number = keys.get(key)
-            if number >= 0:
-                matched.setdefault(number, [None, None])[1] = key
+        for side, asked in ((0, list(emails)), (1, list(phones))):
+            for key, number in zip(asked, keys.get_many(asked), strict=True):
+                if number >= 0:
+                    matched.setdefault(number, [None, None])[side] = key
         for number, (email, phone) in matched.items():
             contact = store._contact(
                 number, ContactDetails(first_name="", last_name="", email=email, cell_phone=phone)
