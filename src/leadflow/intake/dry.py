@@ -240,17 +240,19 @@ class DryStore:
     def remember(self, records: Records) -> None:
         """Keep what later chunks will ask about ``records``."""
         keys, owners = self._keys, self._owners
-        if self._made_at is None and records.new_contacts:
+        if self._made_at is None and (records.new_contacts or records.pending):
             self._made_at = records.now
-        pending = records.pending
         made: list[tuple[str | None, int]] = []
-        for contact_id, contact in records.new_contacts.items():
-            details, owner = (
-                pending[contact_id] if contact is None else (contact.details, contact.owner_id)
-            )
+        for contact in records.new_contacts.values():
             number = len(owners)
-            owners.append(owner or _NO_OWNER)
-            made += ((details.email, number), (details.cell_phone, number))
+            owners.append(contact.owner_id or _NO_OWNER)
+            made += ((contact.details.email, number), (contact.details.cell_phone, number))
+        rows = records.rows
+        for position in records.pending:
+            draft, _, result = rows[position]
+            number = len(owners)
+            owners.append(result.assignee_id or _NO_OWNER)
+            made += ((draft.contact.email, number), (draft.contact.cell_phone, number))
         keys.put_many(made)
         for contact in records.changed_contacts.values():
             number = contact.contact_id.int - _DRY_IDS
@@ -258,13 +260,11 @@ class DryStore:
                 owners[number] = contact.owner_id or _NO_OWNER
             else:
                 self._base_owners[contact.contact_id] = contact.owner_id or _NO_OWNER
-        self._externals.put_many(
-            (draft.attributes.external_id, 0) for draft, _, _, _ in records.rows
-        )
+        self._externals.put_many((draft.attributes.external_id, 0) for draft, _, _ in records.rows)
         if records.loads:  # routing reads load counts: keep the run's
             terminal = records.ctx.terminal
             initial = records.ctx.playbook.initial_stage.key
-            for draft, _, _, result in records.rows:
+            for draft, _, result in records.rows:
                 assignee = result.assignee_id
                 if assignee is None:
                     continue
@@ -288,8 +288,9 @@ class _DryUnit:
         found: dict[str, Lead | None] = {}
         if self.base is not None:
             found.update(self.base.find_leads_by_external_ids(source, external_ids))
-        seen = self.store._externals
-        found.update((ext, None) for ext in external_ids if ext not in found and ext in seen)
+        asked = [ext for ext in external_ids if ext not in found]
+        seen = self.store._externals.get_many(asked)
+        found.update((ext, None) for ext, number in zip(asked, seen, strict=True) if number >= 0)
         return found
 
     def find_contacts(

@@ -230,6 +230,7 @@ class Pipeline:
             intake.assign_to,
         )
         add, match = records.add, contacts.match
+        by_email, by_phone, fixed = contacts.by_email, contacts.by_phone, contacts.fixed
         statuses: list[Status] = []
         made: dict[str, int] = {}  # external id -> position of its lead, within the chunk
         # (position, lead position or -1, routing result, contact matched, refusal)
@@ -250,7 +251,12 @@ class Pipeline:
                     statuses.append("duplicate")
                     keep((position, -1, None, False, None))
                     continue
-            contact = match(draft.contact)
+            details = draft.contact
+            contact = (
+                match(details)
+                if fixed is not None or details.email in by_email or details.cell_phone in by_phone
+                else None
+            )
             requested = assign_to if assign_to is not None else draft.assignee_id
             try:
                 result = route(
@@ -316,6 +322,7 @@ class Pipeline:
             else _PENDING
             for number, row, draft in items
         ]
+        built, chunk_rows = records.built, records.rows
         for position, lead_at, routed, matched, refusal in rows:
             number, row, draft = items[position]
             assert isinstance(draft, LeadDraft)
@@ -354,8 +361,8 @@ class Pipeline:
                     row_number=number or 0,
                     row=row,
                     status="assigned" if routed.outcome is Outcome.ASSIGNED else "unassigned",
-                    lead=records.lead(lead_at),
-                    contact=records.contact(lead_at),
+                    lead=records.lead(lead_at) if built else None,
+                    contact=chunk_rows[lead_at][1],
                     routing=routed,
                     contact_matched=matched,
                     draft=draft,

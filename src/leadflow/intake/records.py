@@ -253,11 +253,12 @@ class Records:
         self.source = ctx.directory.source(intake.source)
         self.actor = intake.actor.user_id
         self._next_id: Callable[[], UUID] = ids.__next__
-        #: The contacts the chunk made, in the order made: ``None`` until :meth:`build` for
-        #: one that no other row of the chunk can join (its details and owner wait in
-        #: :attr:`pending`).
-        self.new_contacts: dict[UUID, Contact | None] = {}
-        self.pending: dict[UUID, tuple[ContactDetails, int | None]] = {}
+        #: The contacts the chunk made and built (another row of the chunk may join them;
+        #: after :meth:`build`, all of them).
+        self.new_contacts: dict[UUID, Contact] = {}
+        #: The position in :attr:`rows` of each new contact nobody can join in the chunk,
+        #: made (its id too) only by :meth:`build`, from the row's details and assignee.
+        self.pending: list[int] = []
         self.changed_contacts: dict[UUID, Contact] = {}
         #: Each new lead with its ``next_change_at``, in the order made.
         self.leads: list[tuple[Lead, datetime | None]] = []
@@ -268,9 +269,9 @@ class Records:
         self.messages: list[tuple[UUID, int, Contact, int]] = []
         self.jobs: list[OutboxMessage] = []
         self._templates: tuple[_Template[Contact], _Template[Lead]] | None = None
-        #: (draft, contact id, contact or ``None`` while pending, routing result) of each
-        #: lead added
-        self.rows: list[tuple[LeadDraft, UUID, Contact | None, RoutingResult]] = []
+        #: (draft, contact or ``None`` while it waits for :meth:`build`, routing result) of
+        #: each lead added
+        self.rows: list[tuple[LeadDraft, Contact | None, RoutingResult]] = []
         #: Whether :meth:`build` ran: the leads and the rest are built.
         self.built = False
         #: Whether routing this chunk's source reads load counts.
@@ -311,32 +312,29 @@ class Records:
         (:meth:`build`)."""
         assignee = result.assignee_id
         if contact is None:
-            contact_id = self._next_id()
             details = draft.contact
             if repeated and (details.email in repeated or details.cell_phone in repeated):
                 make_contact = (self._templates or self._make_templates(draft))[0]
-                contact = make_contact(contact_id, details, assignee)
+                contact = make_contact(self._next_id(), details, assignee)
                 contacts.add(contact)
+                self.new_contacts[contact.contact_id] = contact
             else:
-                self.pending[contact_id] = (details, assignee)
-            self.new_contacts[contact_id] = contact
-        else:
+                self.pending.append(len(self.rows))
+        elif contact.owner_id is None and assignee is not None:
+            contact = attrs.evolve(contact, owner_id=assignee)
+            contacts.add(contact)
             contact_id = contact.contact_id
-            if contact.owner_id is None and assignee is not None:
-                contact = attrs.evolve(contact, owner_id=assignee)
-                contacts.add(contact)
-                if contact_id in self.new_contacts:  # made by this chunk: store it as it ends
-                    self.new_contacts[contact_id] = contact
-                else:
-                    self.changed_contacts[contact_id] = contact
-        self.rows.append((draft, contact_id, contact, result))
+            if contact_id in self.new_contacts:  # made by this chunk: store it as it ends
+                self.new_contacts[contact_id] = contact
+            else:
+                self.changed_contacts[contact_id] = contact
+        self.rows.append((draft, contact, result))
         return len(self.rows) - 1
 
     def contact(self, position: int) -> Contact | None:
         """The contact of the lead at ``position``; ``None`` for a new one nobody built (a dry
         run)."""
-        _, contact_id, contact, _ = self.rows[position]
-        return contact or self.new_contacts.get(contact_id)
+        return self.rows[position][1]
 
     def build(self) -> None:
         """Build every lead added, with its events, exception record, message and jobs."""
@@ -347,17 +345,20 @@ class Records:
         if not self.rows:
             return
         make_contact, make_lead = self._templates or self._make_templates(self.rows[0][0])
-        new_contacts = self.new_contacts
-        for contact_id, (details, owner) in self.pending.items():
-            new_contacts[contact_id] = make_contact(contact_id, details, owner)
+        new_contacts, rows = self.new_contacts, self.rows
+        for position in self.pending:
+            draft, _, result = rows[position]
+            built = make_contact(next_id(), draft.contact, result.assignee_id)
+            new_contacts[built.contact_id] = built
+            rows[position] = (draft, built, result)
         self.pending.clear()
         actor, via, interface, origin = self.actor, intake.via, ctx.interface, intake.origin
         source, playbook, subscriptions = self.source.key, ctx.playbook, ctx.subscriptions
         leads, events, records, messages = self.leads, self.events, self.records, self.messages
         notify = ctx.config.settings.notify_on_assignment
-        for draft, contact_id, known, result in self.rows:
-            contact = known or new_contacts[contact_id]
-            assert contact is not None
+        for draft, known, result in rows:
+            assert known is not None  # every contact is built now
+            contact, contact_id = known, known.contact_id
             lead_id = next_id()
             stage = draft.stage or self._initial_stage
             made: list[Event] = [
@@ -450,7 +451,7 @@ class StoreUnit:
         records.build()
         uow = self.uow
         if records.new_contacts:
-            uow.add_contacts([c for c in records.new_contacts.values() if c is not None])
+            uow.add_contacts(list(records.new_contacts.values()))
         for contact in records.changed_contacts.values():
             uow.update_contact(contact)
         if records.leads:
