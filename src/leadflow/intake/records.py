@@ -240,8 +240,10 @@ def assignment(
 class Records:
     """The records one chunk creates, built row by row, stored by :meth:`IntakeUnit.take`.
 
-    ``ids`` hands out the chunk's fresh ids (contact, lead, message, jobs,
-    in that order per lead).
+    ``ids`` hands out the chunk's fresh ids: a contact another row may join
+    gets its id as it is made; :meth:`build` then draws the ids of the other
+    new contacts, then, lead by lead, the lead's, its message's and its
+    jobs'.
     """
 
     def __init__(
