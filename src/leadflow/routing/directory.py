@@ -184,6 +184,18 @@ class PolicyIndex:
         return hit
 
 
+#: The policies to try for a lead, in order, each with whether it is the fallback.
+_Plan = tuple[tuple[str, bool], ...]
+
+
+def _plans(source: LeadSource) -> tuple[_Plan, _Plan]:
+    """A source's plans: from its primary policy on, and its fallback alone."""
+    fallback: _Plan = ((source.fallback_policy, True),) if source.fallback_policy else ()
+    if source.primary_policy is None:
+        return fallback, fallback
+    return ((source.primary_policy, False), *fallback), fallback
+
+
 class Directory:
     """An organisation's routing configuration, validated and indexed once.
 
@@ -254,7 +266,10 @@ class Directory:
         if problems:
             raise ConfigError(problems)
         self._indexes = {p.key: self._index(p) for p in policies}
-        self._plans: dict[tuple[str, bool], tuple[tuple[str, bool], ...]] = {}
+        #: The policies to try for a lead of each source, in order, each with whether it
+        #: is the fallback: ``plans[key][False]`` from the primary on, ``plans[key][True]``
+        #: the fallback alone (after a failed offer).
+        self.plans: dict[str, tuple[_Plan, _Plan]] = {s.key: _plans(s) for s in sources}
         self._last: tuple[datetime | None, date] = (None, date.min)
 
     def _team_members(self, policy: RoutingPolicy) -> set[int]:
@@ -298,22 +313,6 @@ class Directory:
             return self.users[user_id]
         except KeyError:
             raise NotFound(f"user {user_id} does not exist") from None
-
-    def plan(
-        self, source: LeadSource, start_with_fallback: bool = False
-    ) -> tuple[tuple[str, bool], ...]:
-        """The policies to try for a lead of ``source``, in order, each with whether it is the
-        fallback (``start_with_fallback``: the fallback alone)."""
-        key = (source.key, start_with_fallback)
-        plan = self._plans.get(key)
-        if plan is None:
-            steps: list[tuple[str, bool]] = []
-            if source.primary_policy is not None and not start_with_fallback:
-                steps.append((source.primary_policy, False))
-            if source.fallback_policy is not None:
-                steps.append((source.fallback_policy, True))
-            plan = self._plans[key] = tuple(steps)
-        return plan
 
     def source(self, key: str) -> LeadSource:
         try:

@@ -470,16 +470,16 @@ def _try_policy(
             reason = FailureReason.NO_STATE_LICENSE
         else:
             reason = FailureReason.NO_AVAILABLE_AGENTS
-        return Step(index, attributes, profile, over, reason), None
+        return Step(index, attributes, profile, over, reason, None, ()), None
     rotation = state._rotation(policy_key, index)
     if policy.distribution in OFFER_DISTRIBUTIONS:
         # least recently assigned first; the rotation moves when someone accepts
         limit = policy.ring_size if policy.distribution is Distribution.RING_ALL else None
         ranked = islice(rotation.by_recency(eligible), limit)
         order = tuple(index.member_ids[i] for i in ranked)
-        return Step(index, attributes, profile, over, offered=order), None
+        return Step(index, attributes, profile, over, None, None, order), None
     chosen = index.member_ids[_pick(index, eligible, rotation, state)]
-    return Step(index, attributes, profile, over, chosen=chosen), rotation
+    return Step(index, attributes, profile, over, None, chosen, ()), rotation
 
 
 def _local_day(directory: Directory, now: datetime) -> date:
@@ -559,7 +559,7 @@ def _from_attempts(
     steps: tuple[Step, ...] = ()
     last: Step | None = None
     last_is_fallback = False
-    for policy_key, is_fallback in directory.plan(source, start_with_fallback):
+    for policy_key, is_fallback in directory.plans[source.key][start_with_fallback]:
         step, rotation = _try_policy(directory, policy_key, attributes, state, day)
         steps += (step,)
         distribution = step.policy_index.policy.distribution
