@@ -1093,15 +1093,16 @@ def _command(draw: st.DrawFn) -> list[object]:
 
     Queue, pool, report, exceptions (list, assign, ignore, unignore), assign,
     advance, a person's work on a lead (log, stage, claim, release, history),
-    and ``init`` with another config or a ``route`` of another file.
+    ``why``, and ``init`` with another config or a ``route`` of another file,
+    stored or a dry run from the store (which must store nothing).
     """
     kind = draw(st.sampled_from(_COMMANDS))
-    if kind in ("init", "route"):
-        return ["INIT" if kind == "init" else "ROUTE", draw(st.integers(0, 1))]
+    if kind in ("init", "route", "dry"):
+        return [{"init": "INIT", "route": "ROUTE", "dry": "DRY"}[kind], draw(st.integers(0, 1))]
     json_flag = ["--json"] if draw(st.booleans()) else []
     now = ["--now", draw(_moments())] if _sometimes(draw, 20) else []
     user = ["--user", draw(_user_refs())] if _sometimes(draw, 90) else []
-    if kind in ("log", "stage", "claim", "release", "history"):
+    if kind in ("log", "stage", "claim", "release", "history", "why"):
         lead = draw(_lead_refs())
         note = ["--note", draw(_notes())] if _sometimes(draw, 30) else []
         if kind == "log":
@@ -1110,8 +1111,8 @@ def _command(draw: st.DrawFn) -> list[object]:
             return ["log", lead, "--disposition", disposition, *follow_up, *note, *user, *now]
         if kind == "stage":
             return ["stage", lead, draw(st.sampled_from(_STAGES) | _arg_text()), *note, *user, *now]
-        if kind == "history":
-            return ["history", lead, *json_flag]
+        if kind in ("history", "why"):
+            return [kind, lead, *json_flag]
         return [kind, lead, *user, *now, *json_flag]
     if kind in ("queue", "pool"):
         limit = ["--limit", draw(st.sampled_from(_HUGE_INTS) | st.integers(-2, 60))]
@@ -1150,8 +1151,10 @@ _COMMANDS = (
     "claim",
     "release",
     "history",
+    "why",
     "init",
     "route",
+    "dry",
 )
 #: Every preset's disposition keys, and every stage key and label.
 _DISPOSITIONS = tuple(
@@ -1193,7 +1196,8 @@ def command_cases(draw: st.DrawFn) -> CommandCase:
     commands = tuple(tuple(_command(draw)) for _ in range(draw(st.integers(1, 5))))
     kinds = [c[0] for c in commands]
     configs = tuple(draw(org_configs(hostile=20)) for _ in range(min(kinds.count("INIT"), 2)))
-    files = tuple(draw(lead_files()) for _ in range(min(kinds.count("ROUTE"), 2)))
+    routes = kinds.count("ROUTE") + kinds.count("DRY")
+    files = tuple(draw(lead_files()) for _ in range(min(routes, 2)))
     return CommandCase(route, commands, configs, files)
 
 
@@ -1495,14 +1499,16 @@ def check_commands(case: CommandCase, work: Path) -> None:
             event(f"init again: exit {run.exit_code}")
             if run.exit_code == 0:
                 config = candidate
-        elif command[0] == "ROUTE":
+        elif command[0] in ("ROUTE", "DRY"):
             file = case.files[int(str(command[1])) % len(case.files)]
             routed = RouteCase(config, file, _PLAIN_ROUTE)
+            dry = command[0] == "DRY"
             args, out = _route_args(routed, work, f"route{step}")
-            run = invoke([*args, "--db", str(db)], check_stdout_lines=True)
+            extra = ["--dry-run"] if dry else []  # a dry run from the store: stores nothing
+            run = invoke([*args, "--db", str(db), *extra], check_stdout_lines=True)
             summary = check_route(routed, run, out)
-            event(f"route again: exit {run.exit_code}")
-            if summary is not None:
+            event(f"{'dry run' if dry else 'route'} again: exit {run.exit_code}")
+            if summary is not None and not dry:
                 stored += summary.assigned + summary.unassigned
                 ids += _lead_ids(out)
         else:
