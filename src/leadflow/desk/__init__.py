@@ -41,7 +41,7 @@ from leadflow.desk.views import ActivityReport, QueuePage, ViewHandler, Why
 from leadflow.desk.working import WorkHandler
 from leadflow.errors import ConfigError
 from leadflow.intake import CreateResult, ImportReport, RowOutcome
-from leadflow.model import Actor, Interface, User
+from leadflow.model import Interface
 from leadflow.org import OrgConfig
 from leadflow.routing.directory import Directory
 from leadflow.stages.playbook import Playbook
@@ -194,6 +194,3 @@ class LeadDesk:
     @property
     def run_subscriptions(self) -> bool:
         return self.automations.run_after_commit
-
-
-__all__ += ["Actor", "User"]  # the types commands take
