@@ -160,6 +160,8 @@ class CommandContext:
         self.interface = Interface(interface)
         self.bus = EventBus()
         self.terminal = frozenset(s.key for s in playbook.stages if s.terminal)
+        #: Whether routing each source reads load counts, worked out once per source.
+        self._loads: dict[str, bool] = {}
         #: The last id made: the next sorts after it (see uuid7_next).
         self._last_id: UUID | None = None
         self._ids_lock = threading.Lock()
@@ -269,6 +271,12 @@ class CommandContext:
 
     def needs_loads(self, source: str) -> bool:
         """Whether routing this source reads load counts (volume caps, least loaded)."""
+        known = self._loads.get(source)
+        if known is None:
+            known = self._loads[source] = self._reads_loads(source)
+        return known
+
+    def _reads_loads(self, source: str) -> bool:
         found = self.directory.sources.get(source)
         if found is None:
             return False

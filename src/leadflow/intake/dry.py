@@ -18,7 +18,7 @@ import itertools
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from uuid import UUID, SafeUUID
 
@@ -218,8 +218,10 @@ class DryStore:
 
     @contextmanager
     def _unit(self) -> Iterator[IntakeUnit]:
-        with ExitStack() as stack:
-            base = stack.enter_context(self.base.unit_of_work()) if self.base else None
+        if self.base is None:
+            yield _DryUnit(self, None)
+            return
+        with self.base.unit_of_work() as base:
             yield _DryUnit(self, base)
 
     def unit_of_work(self) -> AbstractContextManager[IntakeUnit]:

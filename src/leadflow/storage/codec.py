@@ -128,26 +128,36 @@ def _uuid(text: str) -> UUID:
     return value
 
 
-#: Texts of the UUIDs written lately, by ``id()`` of the UUID object, with the object:
-#: an import writes each id several times (in the document, in a column, in events).
-#: Holding the object keeps its ``id()`` from being reused while it is cached.
-_uuid_texts: dict[int, tuple[UUID, str]] = {}
-_UUID_TEXTS_KEPT = 8192
+#: How many values a kept text function remembers the texts of (see :func:`_kept`).
+_TEXTS_KEPT = 8192
 
 
-def uuid_text(value: UUID) -> str:
-    """``str(value)``: the canonical text of a UUID, remembered for the ids written lately."""
-    hit = _uuid_texts.get(id(value))
-    if hit is not None and hit[0] is value:
-        return hit[1]
+def _kept(text: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``text``, remembering the texts of the values written lately (by ``id()``, holding
+    the value so that its ``id()`` is not reused while kept)."""
+    kept: dict[int, tuple[Any, str]] = {}
+
+    def written(value: Any) -> str:
+        hit = kept.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        made = text(value)
+        if len(kept) >= _TEXTS_KEPT:
+            kept.clear()
+        kept[id(value)] = (value, made)
+        return made
+
+    return written
+
+
+def _canonical(value: UUID) -> str:
     h = f"{value.int:032x}"
-    text = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-    if len(_uuid_texts) >= _UUID_TEXTS_KEPT:
-        _uuid_texts.clear()
-    _uuid_texts[id(value)] = (value, text)
-    return text
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+#: ``str(value)``: the canonical text of a UUID, remembered for the ids written lately
+#: (an import writes each id several times: in the document, in a column, in events).
+uuid_text: Callable[[UUID], str] = _kept(_canonical)
 _uuid_text = uuid_text
 
 
@@ -424,24 +434,6 @@ class _Codegen:
 
 def _reader(read: Callable[[Any], T]) -> Callable[[Any, Any], T]:
     return lambda doc, _: read(doc)
-
-
-def _kept(text: Callable[[Any], str]) -> Callable[[Any], str]:
-    """``text``, remembering the texts of the values written lately (by ``id()``, holding
-    the value so that its ``id()`` is not reused while kept)."""
-    kept: dict[int, tuple[Any, str]] = {}
-
-    def written(value: Any) -> str:
-        hit = kept.get(id(value))
-        if hit is not None and hit[0] is value:
-            return hit[1]
-        made = text(value)
-        if len(kept) >= _UUID_TEXTS_KEPT:
-            kept.clear()
-        kept[id(value)] = (value, made)
-        return made
-
-    return written
 
 
 # --------------------------------------------------------------------------- the converter
