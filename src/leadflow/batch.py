@@ -369,6 +369,7 @@ def _route(
             source=source,
             actor=actor,
             assign_to=assign_to,
+            chunk_size=BATCH,  # a chunk is one of the file's batches
             on_row=on_row,
             units=units,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TypeVar
@@ -160,10 +161,9 @@ def _report(
     done: Iterable[tuple[Sequence[str], Sequence[RowOutcome]]],
     on_row: Callable[[RowOutcome], None] | None,
 ) -> ImportReport:
-    counts = dict.fromkeys(("assigned", "unassigned", "rejected", "duplicate"), 0)
+    counts: Counter[str] = Counter()
     for statuses, outcomes in done:
-        for status in statuses:
-            counts[status] += 1
+        counts.update(statuses)
         if on_row is not None:
             for outcome in outcomes:
                 on_row(outcome)

@@ -29,7 +29,7 @@ from leadflow.events import AssignmentMethod
 from leadflow.intake.records import IntakeUnit, Records
 from leadflow.model import Contact, ContactDetails, Lead
 from leadflow.routing.engine import PolicyCursor
-from leadflow.storage.protocol import Store, UnitOfWork
+from leadflow.storage.protocol import Owners, Store, UnitOfWork
 
 __all__ = ["DryStore", "HashIndex", "HashSet"]
 
@@ -296,11 +296,7 @@ class _DryUnit:
         return found
 
     def find_contacts(
-        self,
-        *,
-        emails: Collection[str] = (),
-        phones: Collection[str] = (),
-        owners: Collection[int] | None = None,
+        self, *, emails: Collection[str] = (), phones: Collection[str] = (), owners: Owners = None
     ) -> list[Contact]:
         store = self.store
         found: list[Contact] = []

@@ -33,7 +33,7 @@ from leadflow.notify.messages import assignment_message
 from leadflow.queue import aging
 from leadflow.routing.engine import Outcome, PolicyCursor, RoutingResult
 from leadflow.routing.exceptions import ExceptionRecord, exception_record
-from leadflow.storage.protocol import OutboxMessage
+from leadflow.storage.protocol import OutboxMessage, Owners
 from leadflow.validate import LeadDraft
 
 if TYPE_CHECKING:
@@ -56,11 +56,7 @@ class IntakeUnit(Protocol):
     ) -> Mapping[str, Lead | None]: ...
 
     def find_contacts(
-        self,
-        *,
-        emails: Collection[str] = (),
-        phones: Collection[str] = (),
-        owners: Collection[int] | None = None,
+        self, *, emails: Collection[str] = (), phones: Collection[str] = (), owners: Owners = None
     ) -> list[Contact]: ...
 
     def get_contact(self, contact_id: UUID) -> Contact: ...

@@ -38,7 +38,6 @@ import os
 import re
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from types import TracebackType
 from typing import BinaryIO, ClassVar, NamedTuple, Self
 
 from leadflow.errors import LeadflowError, ValidationError, clip
@@ -251,7 +250,20 @@ def _row_builder(header: Sequence[str]) -> Callable[[list[str]], dict[str, str]]
     return build
 
 
-class LeadFile:
+class _Closing:
+    """Closed (:meth:`close`) when its ``with`` block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LeadFile(_Closing):
     """A lead CSV file being read: its header, its mapping and its rows (see :func:`read_leads`).
 
     ``header`` is the header row as read (a byte order mark dropped);
@@ -510,17 +522,6 @@ class LeadFile:
         """Let go of the binary stream (left open); the remaining rows are not read."""
         self._release()
 
-    def __enter__(self) -> LeadFile:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def _detach(text: io.TextIOWrapper) -> None:
     """Free ``text`` from its binary stream without closing the stream."""
@@ -638,7 +639,7 @@ def _id(value: object) -> str:
     return "" if value is None else str(value)
 
 
-class _RouteWriter:
+class _RouteWriter(_Closing):
     """A streamed CSV output file: the input columns, then :attr:`EXTRA` columns."""
 
     EXTRA: ClassVar[tuple[str, ...]] = ()
@@ -701,17 +702,6 @@ class _RouteWriter:
 
     def close(self) -> None:
         self._file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class AssignedWriter(_RouteWriter):

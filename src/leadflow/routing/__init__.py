@@ -12,70 +12,10 @@ All pure: the caller passes ``now`` and the load counts, and stores the
 returned state with the assignment.
 """
 
-from leadflow.routing.config import (
-    DEFAULT_CAP,
-    Distribution,
-    FailureReason,
-    LeadSource,
-    MemberFilters,
-    Period,
-    PolicyMember,
-    RoutingPolicy,
-    Unroutable,
-    VolumeCap,
-)
+from leadflow.routing import config, engine, exceptions
+from leadflow.routing.config import *
 from leadflow.routing.directory import Directory
-from leadflow.routing.engine import (
-    Offer,
-    Outcome,
-    PolicyCursor,
-    Router,
-    RoutingResult,
-    RoutingState,
-    TraceEntry,
-    UserLoad,
-    Verdict,
-    resolve_offer,
-    route,
-)
-from leadflow.routing.exceptions import (
-    ExceptionFilter,
-    ExceptionRecord,
-    assign_exception,
-    exception_record,
-    ignore_exception,
-    list_exceptions,
-    unignore_exception,
-)
+from leadflow.routing.engine import *
+from leadflow.routing.exceptions import *
 
-__all__ = [
-    "DEFAULT_CAP",
-    "Directory",
-    "Distribution",
-    "ExceptionFilter",
-    "ExceptionRecord",
-    "FailureReason",
-    "LeadSource",
-    "MemberFilters",
-    "Offer",
-    "Outcome",
-    "Period",
-    "PolicyCursor",
-    "PolicyMember",
-    "Router",
-    "RoutingPolicy",
-    "RoutingResult",
-    "RoutingState",
-    "TraceEntry",
-    "Unroutable",
-    "UserLoad",
-    "Verdict",
-    "VolumeCap",
-    "assign_exception",
-    "exception_record",
-    "ignore_exception",
-    "list_exceptions",
-    "resolve_offer",
-    "route",
-    "unignore_exception",
-]
+__all__ = ["Directory", *config.__all__, *engine.__all__, *exceptions.__all__]

@@ -34,7 +34,13 @@ from leadflow.storage.codec import (
     message_to_json,
     uuid_text,
 )
-from leadflow.storage.protocol import LeadGrouping, OutboxMessage, OutboxStatus, lead_id_range
+from leadflow.storage.protocol import (
+    LeadGrouping,
+    OutboxMessage,
+    OutboxStatus,
+    Owners,
+    lead_id_range,
+)
 
 if TYPE_CHECKING:
     pass
@@ -526,14 +532,8 @@ class SQLiteUnitOfWork:
             raise NotFound(f"contact {contact.contact_id} does not exist")
 
     def find_contacts(
-        self,
-        *,
-        emails: Collection[str] = (),
-        phones: Collection[str] = (),
-        owners: Collection[int] | None = None,
+        self, *, emails: Collection[str] = (), phones: Collection[str] = (), owners: Owners = None
     ) -> list[Contact]:
-        """Contacts whose email is in ``emails`` or whose cell phone is in ``phones``,
-        owned by one of ``owners`` (``None``: anyone). Any order; empty if none."""
         if not emails and not phones:
             return []
         sql = f"SELECT doc FROM contacts WHERE (email {_IN} OR phone {_IN})"

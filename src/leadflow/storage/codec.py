@@ -207,6 +207,35 @@ def _optional(type_: Any) -> tuple[Any, bool]:
     return type_, False
 
 
+#: The generated functions of each mode of :meth:`_Codegen._expr`.
+_MODES = ("text", "doc", "read")
+#: Each scalar type's expressions, by mode (JSON text, document, read back); ``bool`` before
+#: ``int``, and ``int`` and ``str`` take in the enums.
+_SCALARS: dict[type[Any], tuple[str, str, str]] = {
+    bool: ("('true' if {v} else 'false')", "{v}", "{v}"),
+    str: ("q({v})", "{v}", "{v}"),
+    int: ("ir({v})", "{v}", "{v}"),
+    Decimal: ("'\"' + str({v}) + '\"'", "str({v})", "Decimal({v})"),
+    datetime: ("'\"' + iso({v}) + '\"'", "iso({v})", "fi({v})"),
+    UUID: ("'\"' + ut({v}) + '\"'", "ut({v})", "uu({v})"),
+    timedelta: ("ir({v} // MICRO)", "{v} // MICRO", "timedelta(microseconds={v})"),
+}
+#: ``tuple[X, ...]``, by mode.
+_SEQUENCE = (
+    "'[' + ','.join([{item} for {i} in {v}]) + ']'",
+    "[{item} for {i} in {v}]",
+    "tuple([{item} for {i} in {v}])",
+)
+#: ``tuple[X, Y]``, by mode, from the items' expressions.
+_FIXED: tuple[Callable[[list[str]], str], ...] = (
+    lambda parts: "'[' + " + " + ',' + ".join(parts) + " + ']'",
+    lambda parts: "[" + ", ".join(parts) + "]",
+    lambda parts: "(" + "".join(p + ", " for p in parts) + ")",
+)
+#: Any other type goes through cattrs, by mode.
+_OTHER = ("enc(un({v}, {c}))", "un({v}, {c})", "st({v}, {c})")
+
+
 class _Codegen:
     """Generates, per class, ``text(value)``, ``doc(value)`` and ``read(doc)`` from its fields."""
 
@@ -251,80 +280,37 @@ class _Codegen:
     # ------------------------------------------------------------------ per type
 
     def _text(self, type_: Any, v: str) -> str:
-        if isinstance(type_, type):
-            if attrs.has(type_):
-                return f"text_{self.name(type_)}({v})"
-            if issubclass(type_, bool):
-                return f"('true' if {v} else 'false')"
-            if issubclass(type_, str):
-                return f"q({v})"
-            if issubclass(type_, int):
-                return f"ir({v})"
-            if type_ is Decimal:
-                return f"'\"' + str({v}) + '\"'"
-            if type_ is datetime:
-                return f"'\"' + iso({v}) + '\"'"
-            if type_ is UUID:
-                return f"'\"' + ut({v}) + '\"'"
-            if type_ is timedelta:
-                return f"ir({v} // MICRO)"
-        if get_origin(type_) is tuple:
-            args = get_args(type_)
-            if len(args) == 2 and args[1] is Ellipsis:
-                i = self._loop()
-                return f"'[' + ','.join([{self._text(args[0], i)} for {i} in {v}]) + ']'"
-            parts = " + ',' + ".join(self._text(a, f"{v}[{n}]") for n, a in enumerate(args))
-            return f"'[' + {parts} + ']'"
-        return f"enc(un({v}, {self._const(type_)}))"
+        return self._expr(0, type_, v)
 
     def _doc(self, type_: Any, v: str) -> str:
-        if isinstance(type_, type):
-            if attrs.has(type_):
-                return f"doc_{self.name(type_)}({v})"
-            if issubclass(type_, int | str):  # bool, int, str and the StrEnums
-                return v
-            if type_ is Decimal:
-                return f"str({v})"
-            if type_ is datetime:
-                return f"iso({v})"
-            if type_ is UUID:
-                return f"ut({v})"
-            if type_ is timedelta:
-                return f"{v} // MICRO"
-        if get_origin(type_) is tuple:
-            args = get_args(type_)
-            if len(args) == 2 and args[1] is Ellipsis:
-                i = self._loop()
-                return f"[{self._doc(args[0], i)} for {i} in {v}]"
-            return "[" + ", ".join(self._doc(a, f"{v}[{n}]") for n, a in enumerate(args)) + "]"
-        return f"un({v}, {self._const(type_)})"
+        return self._expr(1, type_, v)
 
     def _read(self, type_: Any, v: str) -> str:
+        return self._expr(2, type_, v)
+
+    def _expr(self, mode: int, type_: Any, v: str) -> str:
+        """The expression that writes ``v``, of type ``type_``, as JSON text (mode 0) or as a
+        document (1), or reads it back from a document (2)."""
         if isinstance(type_, type):
             if attrs.has(type_):
-                return f"read_{self.name(type_)}({v})"
-            if issubclass(type_, enum.Enum):
+                return f"{_MODES[mode]}_{self.name(type_)}({v})"
+            if mode == 2 and issubclass(type_, enum.Enum):
                 members = {member.value: member for member in type_}
                 return f"{self._const(members)}[{v}]"
-            if issubclass(type_, int | str):
-                return v
-            if type_ is Decimal:
-                return f"Decimal({v})"
-            if type_ is datetime:
-                return f"fi({v})"
-            if type_ is UUID:
-                return f"uu({v})"
-            if type_ is timedelta:
-                return f"timedelta(microseconds={v})"
+            scalar = next((t for t in _SCALARS if issubclass(type_, t)), None)
+            if scalar is not None:
+                return _SCALARS[scalar][mode].format(v=v)
         if get_origin(type_) is tuple:
             args = get_args(type_)
             if len(args) == 2 and args[1] is Ellipsis:
                 i = self._loop()
-                item = self._read(args[0], i)
-                return f"tuple({v})" if item == i else f"tuple([{item} for {i} in {v}])"
-            items = "".join(self._read(a, f"{v}[{n}]") + ", " for n, a in enumerate(args))
-            return f"({items})"
-        return f"st({v}, {self._const(type_)})"
+                item = self._expr(mode, args[0], i)
+                if mode == 2 and item == i:
+                    return f"tuple({v})"
+                return _SEQUENCE[mode].format(item=item, i=i, v=v)
+            parts = [self._expr(mode, a, f"{v}[{n}]") for n, a in enumerate(args)]
+            return _FIXED[mode](parts)
+        return _OTHER[mode].format(v=v, c=self._const(type_))
 
     # ------------------------------------------------------------------ per class
 

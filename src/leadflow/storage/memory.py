@@ -40,6 +40,7 @@ from leadflow.storage.protocol import (
     LeadGrouping,
     OutboxMessage,
     OutboxStatus,
+    Owners,
     UnitOfWork,
     lead_id_range,
 )
@@ -529,14 +530,8 @@ class _MemoryUnitOfWork:
         self._undo.append(lambda: data.swap_contact(contact_id, old))
 
     def find_contacts(
-        self,
-        *,
-        emails: Collection[str] = (),
-        phones: Collection[str] = (),
-        owners: Collection[int] | None = None,
+        self, *, emails: Collection[str] = (), phones: Collection[str] = (), owners: Owners = None
     ) -> list[Contact]:
-        """Contacts whose email is in ``emails`` or whose cell phone is in ``phones``,
-        owned by one of ``owners`` (``None``: anyone). Any order; empty if none."""
         data = self._check()
         found: set[UUID] = set()
         for email in frozenset(emails):

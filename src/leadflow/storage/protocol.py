@@ -50,6 +50,7 @@ __all__ = [
     "LeadGrouping",
     "OutboxMessage",
     "OutboxStatus",
+    "Owners",
     "Store",
     "UnitOfWork",
     "lead_id_range",
@@ -125,6 +126,10 @@ class OutboxMessage:
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str = ""
+
+
+#: The owners whose contacts a search keeps; ``None``: anyone's.
+Owners = Collection[int] | None
 
 
 class UnitOfWork(Protocol):
@@ -288,11 +293,7 @@ class UnitOfWork(Protocol):
         ...
 
     def find_contacts(
-        self,
-        *,
-        emails: Collection[str] = (),
-        phones: Collection[str] = (),
-        owners: Collection[int] | None = None,
+        self, *, emails: Collection[str] = (), phones: Collection[str] = (), owners: Owners = None
     ) -> list[Contact]:
         """Contacts whose email is in ``emails`` or whose cell phone is in ``phones``,
         owned by one of ``owners`` (``None``: anyone). Any order; empty if none."""

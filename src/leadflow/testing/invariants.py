@@ -15,22 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from leadflow.events import (
-    Claimed,
-    Event,
-    FollowUpClosed,
-    FollowUpScheduled,
-    LeadAssigned,
-    LeadKilled,
-    LeadReassigned,
-    LeadStageChanged,
-    NoteAdded,
-    OutcomeLogged,
-    Released,
-    ReleaseScheduled,
-    Signal,
-    apply_events,
-)
+from leadflow import events as ev
+from leadflow.events import Event, apply_events
 from leadflow.model import Lead
 from leadflow.stages.playbook import Playbook
 
@@ -41,10 +27,10 @@ _ALWAYS = frozenset({"updated_at", "last_touched_at"})
 #: Which lead fields each kind of event may change (besides ``updated_at`` and
 #: ``last_touched_at``, which any event may change).
 EXPLAINS: Mapping[type[Event], frozenset[str]] = {
-    LeadStageChanged: frozenset(
+    ev.LeadStageChanged: frozenset(
         {"stage", "stage_entered_at", "outcome", "stage_history", "release_at"}
     ),
-    OutcomeLogged: frozenset(
+    ev.OutcomeLogged: frozenset(
         {
             "last_outcome",
             "snoozed_until",
@@ -54,16 +40,16 @@ EXPLAINS: Mapping[type[Event], frozenset[str]] = {
             "reports",
         }
     ),
-    FollowUpScheduled: frozenset({"follow_ups"}),
-    FollowUpClosed: frozenset({"follow_ups"}),
-    ReleaseScheduled: frozenset({"release_at"}),
-    Released: frozenset({"assignee_id", "release_at", "assigned_at", "assignment_method"}),
-    LeadKilled: frozenset({"killed_at", "snoozed_until", "release_at"}),
-    LeadAssigned: frozenset({"assignee_id", "assigned_at", "assignment_method"}),
-    LeadReassigned: frozenset({"assignee_id", "release_at", "assigned_at", "assignment_method"}),
-    Claimed: frozenset({"assignee_id", "release_at", "assigned_at", "assignment_method"}),
-    NoteAdded: frozenset(),
-    Signal: frozenset(),
+    ev.FollowUpScheduled: frozenset({"follow_ups"}),
+    ev.FollowUpClosed: frozenset({"follow_ups"}),
+    ev.ReleaseScheduled: frozenset({"release_at"}),
+    ev.Released: frozenset({"assignee_id", "release_at", "assigned_at", "assignment_method"}),
+    ev.LeadKilled: frozenset({"killed_at", "snoozed_until", "release_at"}),
+    ev.LeadAssigned: frozenset({"assignee_id", "assigned_at", "assignment_method"}),
+    ev.LeadReassigned: frozenset({"assignee_id", "release_at", "assigned_at", "assignment_method"}),
+    ev.Claimed: frozenset({"assignee_id", "release_at", "assigned_at", "assignment_method"}),
+    ev.NoteAdded: frozenset(),
+    ev.Signal: frozenset(),
 }
 
 

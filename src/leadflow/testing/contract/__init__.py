@@ -51,36 +51,12 @@ from __future__ import annotations
 import pytest
 
 from leadflow.storage.protocol import Store
-from leadflow.testing.contract.builders import (
-    HOUR,
-    T0,
-    lifecycle,
-    make_config,
-    make_contact,
-    make_lead,
-    make_message,
-    make_record,
-    new_id,
-    rolled_back,
-    run,
-)
+from leadflow.testing.contract import builders
+from leadflow.testing.contract.builders import *
 from leadflow.testing.contract.queries import QueriesContract
 from leadflow.testing.contract.units import UnitsOfWorkContract
 
-__all__ = [
-    "HOUR",
-    "T0",
-    "StoreContract",
-    "lifecycle",
-    "make_config",
-    "make_contact",
-    "make_lead",
-    "make_message",
-    "make_record",
-    "new_id",
-    "rolled_back",
-    "run",
-]
+__all__ = ["StoreContract", *builders.__all__]
 
 
 class StoreContract(UnitsOfWorkContract, QueriesContract):

@@ -67,6 +67,20 @@ from leadflow.routing.config import (
 from leadflow.routing.exceptions import ExceptionRecord
 from leadflow.storage.protocol import OutboxMessage, OutboxStatus, Store, UnitOfWork
 
+__all__ = [
+    "HOUR",
+    "T0",
+    "lifecycle",
+    "make_config",
+    "make_contact",
+    "make_lead",
+    "make_message",
+    "make_record",
+    "new_id",
+    "rolled_back",
+    "run",
+]
+
 _T = TypeVar("_T")
 
 #: The moment the contract's values are made at (a Monday morning, UTC).
