@@ -11,10 +11,11 @@ not validate). Every error is one line on stderr; never a traceback.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -260,6 +261,47 @@ def show_lead(desk: Any, lead: Any, as_json: bool, what: str) -> None:
         print_json(lead_dict(lead))
     else:
         click.echo(f"{what}: {lead_line(lead, desk)}")
+
+
+def lead_command(
+    group: click.Group,
+    done: str,
+    *,
+    name: str | None = None,
+    person: str | None = None,
+    arguments: Sequence[Callable[[Any], Any]] = (),
+    options: Sequence[Callable[[Any], Any]] = (),
+) -> Callable[[_F], _F]:
+    """Make ``act(desk, lead_id, user, **values)`` the command ``name`` of ``group`` (by
+    default its own name): the command opens the store, names its user, calls ``act`` on
+    the lead the LEAD argument names, and shows the lead it returns (``done: ...``, or
+    ``--json``).
+
+    ``act``'s docstring is the help; its last paragraph, ``Example: ...``, the epilog.
+    ``person`` makes ``--user`` required (a person's own work: ``person`` says what it
+    is); without it the command acts as the system actor unless ``--user`` names a
+    user. ``arguments`` come after LEAD, ``options`` after ``--user``; ``act`` gets
+    their values by name.
+    """
+
+    def decorate(act: _F) -> _F:
+        def command(
+            lead: str, user_id: int | None, db: Path, now: datetime | None, **values: Any
+        ) -> None:
+            as_json = values.pop("as_json")
+            with open_desk(db, now) as desk:
+                who = actor(desk, user_id)  # a person's command has checked --user is given
+                show_lead(desk, act(desk, lead_id(desk, lead), who, **values), as_json, done)
+
+        text, _, example = inspect.cleandoc(act.__doc__ or "").rpartition("\n\n")
+        user_option = acting_user_option if person is None else person_option(person)
+        stack = [click.argument("lead"), *arguments, user_option, *options]
+        for option in reversed([*stack, db_option, now_option, json_option]):
+            command = option(command)
+        group.command(name or act.__name__, help=text, epilog=example)(command)
+        return act
+
+    return decorate
 
 
 @click.group(

@@ -11,6 +11,8 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import attrs
 import click
@@ -25,31 +27,25 @@ from leadflow.cli._common import (
     db_option,
     fail,
     json_option,
+    lead_command,
     lead_id,
     now_option,
     open_desk,
     print_json,
-    show_lead,
     user,
 )
 
+_ASSIGNEE = click.argument("assignee", type=USER_ID)
 
-@cli.command(epilog="Example: leadflow assign LEAD_ID 3")
-@click.argument("lead")
-@click.argument("assignee", type=USER_ID)
-@acting_user_option
-@db_option
-@now_option
-@json_option
-def assign(
-    lead: str, assignee: int, user_id: int | None, db: Path, now: datetime | None, as_json: bool
-) -> None:
-    """Assign (or reassign) a lead to a user."""
-    with open_desk(db, now) as desk:
-        who = actor(desk, user_id)
-        user(desk.directory.users, assignee, "ASSIGNEE")
-        changed = desk.assign(lead_id(desk, lead), assignee, actor=who)
-        show_lead(desk, changed, as_json, "assigned")
+
+@lead_command(cli, "assigned", arguments=[_ASSIGNEE])
+def assign(desk: Any, lead: UUID, who: Any, assignee: int) -> Any:
+    """Assign (or reassign) a lead to a user.
+
+    Example: leadflow assign LEAD_ID 3
+    """
+    user(desk.directory.users, assignee, "ASSIGNEE")
+    return desk.assign(lead, assignee, actor=who)
 
 
 # --------------------------------------------------------------------------- exceptions
@@ -93,22 +89,14 @@ def exceptions_list(show_ignored: bool, reasons: tuple[str, ...], db: Path, as_j
             )
 
 
-@exceptions.command("assign", epilog="Example: leadflow exceptions assign LEAD_ID 3")
-@click.argument("lead")
-@click.argument("assignee", type=USER_ID)
-@acting_user_option
-@db_option
-@now_option
-@json_option
-def exceptions_assign(
-    lead: str, assignee: int, user_id: int | None, db: Path, now: datetime | None, as_json: bool
-) -> None:
-    """Assign a lead from the exception list."""
-    with open_desk(db, now) as desk:
-        who = actor(desk, user_id)
-        user(desk.directory.users, assignee, "ASSIGNEE")
-        changed = desk.assign_exception(lead_id(desk, lead), assignee, actor=who)
-        show_lead(desk, changed, as_json, "assigned")
+@lead_command(exceptions, "assigned", name="assign", arguments=[_ASSIGNEE])
+def exceptions_assign(desk: Any, lead: UUID, who: Any, assignee: int) -> Any:
+    """Assign a lead from the exception list.
+
+    Example: leadflow exceptions assign LEAD_ID 3
+    """
+    user(desk.directory.users, assignee, "ASSIGNEE")
+    return desk.assign_exception(lead, assignee, actor=who)
 
 
 @exceptions.command("ignore", epilog="Example: leadflow exceptions ignore LEAD_ID")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import click
 
@@ -17,6 +19,7 @@ from leadflow.cli._common import (
     cli,
     db_option,
     json_option,
+    lead_command,
     lead_dict,
     lead_id,
     lead_line,
@@ -24,7 +27,6 @@ from leadflow.cli._common import (
     open_desk,
     person_option,
     print_json,
-    show_lead,
     user,
 )
 
@@ -90,81 +92,54 @@ def pool(user_id: int, limit: int, db: Path, now: datetime | None, as_json: bool
             click.echo(lead_line(lead, desk))
 
 
-@cli.command("log", epilog="Example: leadflow log LEAD_ID --user 2 --disposition left_vm")
-@click.argument("lead")
-@person_option("logging an outcome")
-@click.option("--disposition", required=True, help="The outcome's key (see the playbook).")
-@click.option("--follow-up", "follow_up", type=MOMENT, help="Schedule a call-back then.")
-@click.option("--note", help="A note with the outcome.")
-@db_option
-@now_option
-@json_option
-def log_outcome(
-    lead: str,
-    user_id: int,
-    disposition: str,
-    follow_up: datetime | None,
-    note: str | None,
-    db: Path,
-    now: datetime | None,
-    as_json: bool,
-) -> None:
-    """Log a call, text or email outcome on a lead."""
-    with open_desk(db, now) as desk:
-        who = user(desk.directory.users, user_id)
-        found = lead_id(desk, lead)
-        changed = desk.log_outcome(found, disposition, actor=who, note=note, call_back=follow_up)
-        show_lead(desk, changed, as_json, "logged")
+_NOTE = click.option("--note", help="A note (some stages and dispositions require one).")
+_DISPOSITION = click.option(
+    "--disposition", required=True, help="The outcome's key (see the playbook)."
+)
+_FOLLOW_UP = click.option(
+    "--follow-up", "follow_up", type=MOMENT, help="Schedule a call-back then."
+)
 
 
-@cli.command(epilog='Example: leadflow stage LEAD_ID "Application Submitted" --user 2')
-@click.argument("lead")
-@click.argument("stage")
-@person_option("moving a lead's stage")
-@click.option("--note", help="A note (some stages require one).")
-@db_option
-@now_option
-@json_option
-def stage(
-    lead: str,
-    stage: str,
-    user_id: int,
-    note: str | None,
-    db: Path,
-    now: datetime | None,
-    as_json: bool,
-) -> None:
-    """Move a lead to a stage (by key or name)."""
-    with open_desk(db, now) as desk:
-        who = user(desk.directory.users, user_id)
-        moved = desk.set_stage(lead_id(desk, lead), stage, actor=who, note=note)
-        show_lead(desk, moved, as_json, "moved")
+@lead_command(cli, "logged", person="logging an outcome", options=[_DISPOSITION, _FOLLOW_UP, _NOTE])
+def log(
+    desk: Any, lead: UUID, who: Any, disposition: str, follow_up: datetime | None, note: str | None
+) -> Any:
+    """Log a call, text or email outcome on a lead.
+
+    Example: leadflow log LEAD_ID --user 2 --disposition left_vm
+    """
+    return desk.log_outcome(lead, disposition, actor=who, note=note, call_back=follow_up)
 
 
-@cli.command(epilog="Example: leadflow claim LEAD_ID --user 2")
-@click.argument("lead")
-@person_option("claiming a lead")
-@db_option
-@now_option
-@json_option
-def claim(lead: str, user_id: int, db: Path, now: datetime | None, as_json: bool) -> None:
-    """Take an unowned lead."""
-    with open_desk(db, now) as desk:
-        who = user(desk.directory.users, user_id)
-        show_lead(desk, desk.claim(lead_id(desk, lead), actor=who), as_json, "claimed")
+_STAGE = click.argument("stage")
 
 
-@cli.command(epilog="Example: leadflow release LEAD_ID --user 2")
-@click.argument("lead")
-@person_option("releasing a lead")
-@db_option
-@now_option
-@json_option
-def release(lead: str, user_id: int, db: Path, now: datetime | None, as_json: bool) -> None:
-    """Give a lead back to the pool."""
-    with open_desk(db, now) as desk:
-        who = user(desk.directory.users, user_id)
-        show_lead(desk, desk.release(lead_id(desk, lead), actor=who), as_json, "released")
+@lead_command(cli, "moved", person="moving a lead's stage", arguments=[_STAGE], options=[_NOTE])
+def stage(desk: Any, lead: UUID, who: Any, stage: str, note: str | None) -> Any:
+    """Move a lead to a stage (by key or name).
+
+    Example: leadflow stage LEAD_ID "Application Submitted" --user 2
+    """
+    return desk.set_stage(lead, stage, actor=who, note=note)
+
+
+@lead_command(cli, "claimed", person="claiming a lead")
+def claim(desk: Any, lead: UUID, who: Any) -> Any:
+    """Take an unowned lead.
+
+    Example: leadflow claim LEAD_ID --user 2
+    """
+    return desk.claim(lead, actor=who)
+
+
+@lead_command(cli, "released", person="releasing a lead")
+def release(desk: Any, lead: UUID, who: Any) -> Any:
+    """Give a lead back to the pool.
+
+    Example: leadflow release LEAD_ID --user 2
+    """
+    return desk.release(lead, actor=who)
 
 
 @cli.command(epilog="Example: leadflow history LEAD_ID")

@@ -488,9 +488,7 @@ _structure = _CONVERTER.structure
 
 
 _lead_text = _CODEGEN.text(Lead)
-_lead_read = _CODEGEN.read(Lead)
 _contact_text = _CODEGEN.text(Contact)
-_contact_read = _CODEGEN.read(Contact)
 _message_text = _CODEGEN.text(OutboxMessage)
 #: Events written as text by their generated codecs; the others go through the converter.
 _EVENT_TEXT: dict[type[Any], Callable[..., str]] = {
@@ -529,10 +527,7 @@ def lead_to_json(lead: Lead, *, version: int | None = None) -> str:
 
 def lead_from_json(text: str) -> Lead:
     """The lead :func:`lead_to_json` wrote."""
-    try:
-        return _lead_read(_decode(text))
-    except _DECODE_ERRORS as exc:
-        raise _invalid("Lead", text, exc) from exc
+    return loads(text, Lead)
 
 
 def contact_to_json(contact: Contact) -> str:
@@ -542,10 +537,7 @@ def contact_to_json(contact: Contact) -> str:
 
 def contact_from_json(text: str) -> Contact:
     """The contact :func:`contact_to_json` wrote."""
-    try:
-        return _contact_read(_decode(text))
-    except _DECODE_ERRORS as exc:
-        raise _invalid("Contact", text, exc) from exc
+    return loads(text, Contact)
 
 
 def event_to_json(event: Event) -> str:
