@@ -14,6 +14,7 @@ import random
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,113 +26,7 @@ from leadflow.io.reports import write_report_rows, write_report_summary
 __all__ = ["DEMO_CONFIG", "run_demo"]
 
 #: The demo organisation, in the format of ``leadflow init --config``.
-DEMO_CONFIG = """
-[organization]
-name = "Acme Lending"
-organization_id = "acme"
-timezone = "America/Chicago"
-playbook = "lead_management"
-contact_matching = "policy_pool"
-unroutable = "hold"
-notify_on_assignment = true
-
-[[teams]]
-key = "west"
-name = "West Region"
-
-[[teams]]
-key = "east"
-name = "East Region"
-
-[[users]]
-id = 1
-name = "Daniel Davis"
-email = "daniel@acme.example"
-role = "admin"
-permissions = ["receive_leads"]
-licenses = ["TX", "OK", "FL", "GA"]
-
-[[users]]
-id = 2
-name = "Maria Lopez"
-email = "maria@acme.example"
-permissions = ["receive_leads"]
-licenses = ["TX", "OK"]
-teams = ["west"]
-started_on = "2024-02-01"
-
-[[users]]
-id = 3
-name = "Kelly Young"
-email = "kelly@acme.example"
-permissions = ["receive_leads"]
-licenses = ["TX"]
-teams = ["west"]
-started_on = "2025-06-01"
-
-[[users]]
-id = 4
-name = "Sam Carter"
-email = "sam@acme.example"
-permissions = ["receive_leads"]
-licenses = ["FL", "GA"]
-teams = ["east"]
-started_on = "2023-09-15"
-
-[[users]]
-id = 5
-name = "Priya Shah"
-email = "priya@acme.example"
-permissions = ["receive_leads"]
-licenses = ["FL"]
-teams = ["east"]
-started_on = "2025-01-06"
-
-[[policies]]
-key = "west_rr"
-name = "West round robin"
-distribution = "round_robin"
-teams = ["west"]
-  [[policies.members]]
-  user = 2
-  filters = { states = ["TX", "OK"], require_license = true }
-  [[policies.members]]
-  user = 3
-  filters = { states = ["TX"], require_license = true, max_leads = { per = "day", count = 120 } }
-
-[[policies]]
-key = "east_weighted"
-name = "East weighted"
-distribution = "weighted"
-teams = ["east"]
-  [[policies.members]]
-  user = 4
-  weight = 2
-  filters = { states = ["FL", "GA"], require_license = true }
-  [[policies.members]]
-  user = 5
-  filters = { states = ["FL"], require_license = true }
-
-[[policies]]
-key = "to_daniel"
-name = "Straight to Daniel"
-distribution = "direct"
-user = 1
-
-[[sources]]
-key = "purchased_leads"
-name = "Purchased Leads"
-description = "Leads bought from a partner"
-channel = "Partner"
-primary_policy = "west_rr"
-fallback_policy = "east_weighted"
-
-[[sources]]
-key = "referral"
-name = "Referral"
-channel = "Referral"
-primary_policy = "to_daniel"
-"""
+DEMO_CONFIG = files("leadflow").joinpath("demo_org.toml").read_text(encoding="utf-8")
 
 _FIRST = ["Annie", "Robert", "Maya", "Luis", "Grace", "Omar", "Chloe", "Ethan", "Nina", "Victor"]
 _LAST = ["Quince", "Hale", "Park", "Ortiz", "Byrne", "Nash", "Reyes", "Stone", "Woods", "Kaur"]

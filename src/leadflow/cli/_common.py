@@ -151,20 +151,14 @@ class Moment(_MomentType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> datetime:
-        if isinstance(value, datetime):
-            return value
         from leadflow.ids import moment_problem
 
-        text = str(value)
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(f"{shorten(text)!r} is not an ISO 8601 moment", param, ctx)
+        parsed = _parsed(self.fail, value, datetime, "an ISO 8601 moment", param, ctx)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         problem = moment_problem(parsed)
         if problem is not None:
-            self.fail(f"{shorten(text)!r} {problem}", param, ctx)
+            self.fail(f"{shorten(str(value))!r} {problem}", param, ctx)
         return parsed
 
 
@@ -174,18 +168,36 @@ class Day(_DayType):
     name = "DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
         from leadflow.ids import EARLIEST_MOMENT, LATEST_MOMENT
 
-        text = str(value)
-        try:
-            parsed = date.fromisoformat(text)
-        except ValueError:
-            self.fail(f"{shorten(text)!r} is not a date (YYYY-MM-DD)", param, ctx)
+        parsed = _parsed(self.fail, value, date, "a date (YYYY-MM-DD)", param, ctx)
         if not EARLIEST_MOMENT.date() <= parsed <= LATEST_MOMENT.date():
-            self.fail(f"{shorten(text)!r} must be between 1970-01-01 and 2999-12-31", param, ctx)
+            self.fail(
+                f"{shorten(str(value))!r} must be between 1970-01-01 and 2999-12-31", param, ctx
+            )
         return parsed
+
+
+_D = TypeVar("_D", bound=date)
+
+
+def _parsed(
+    fail: Callable[[str, click.Parameter | None, click.Context | None], NoReturn],
+    value: Any,
+    type_: type[_D],
+    what: str,
+    param: click.Parameter | None,
+    ctx: click.Context | None,
+) -> _D:
+    """``value`` as a ``type_`` (given one, or ISO text); otherwise a usage error of the
+    parameter type (its ``fail``) saying it is not ``what``."""
+    if isinstance(value, type_):
+        return value
+    text = str(value)
+    try:
+        return type_.fromisoformat(text)
+    except ValueError:
+        fail(f"{shorten(text)!r} is not {what}", param, ctx)
 
 
 MOMENT = Moment()

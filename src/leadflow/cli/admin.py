@@ -99,30 +99,23 @@ def exceptions_assign(desk: Any, lead: UUID, who: Any, assignee: int) -> Any:
     return desk.assign_exception(lead, assignee, actor=who)
 
 
-@exceptions.command("ignore", epilog="Example: leadflow exceptions ignore LEAD_ID")
-@click.argument("lead")
-@acting_user_option
-@db_option
-@now_option
-def exceptions_ignore(lead: str, user_id: int | None, db: Path, now: datetime | None) -> None:
-    """Hide a record from the exception list (it can still be assigned)."""
-    with open_desk(db, now) as desk:
-        who = actor(desk, user_id)
-        record = desk.ignore_exception(lead_id(desk, lead), actor=who)
-        click.echo(f"ignored {record.lead_id}")
+def _ignore_command(name: str, ignored: bool, text: str) -> None:
+    """``exceptions ignore`` (``ignored``) or ``exceptions unignore``."""
+
+    @exceptions.command(name, help=text, epilog=f"Example: leadflow exceptions {name} LEAD_ID")
+    @click.argument("lead")
+    @acting_user_option
+    @db_option
+    @now_option
+    def command(lead: str, user_id: int | None, db: Path, now: datetime | None) -> None:
+        with open_desk(db, now) as desk:
+            who = actor(desk, user_id)
+            record = desk.ignore_exception(lead_id(desk, lead), actor=who, ignored=ignored)
+            click.echo(f"{name}d {record.lead_id}")
 
 
-@exceptions.command("unignore", epilog="Example: leadflow exceptions unignore LEAD_ID")
-@click.argument("lead")
-@acting_user_option
-@db_option
-@now_option
-def exceptions_unignore(lead: str, user_id: int | None, db: Path, now: datetime | None) -> None:
-    """Show an ignored record in the exception list again."""
-    with open_desk(db, now) as desk:
-        who = actor(desk, user_id)
-        record = desk.ignore_exception(lead_id(desk, lead), actor=who, ignored=False)
-        click.echo(f"unignored {record.lead_id}")
+_ignore_command("ignore", True, "Hide a record from the exception list (it can still be assigned).")
+_ignore_command("unignore", False, "Show an ignored record in the exception list again.")
 
 
 # --------------------------------------------------------------------------- time and reports
