@@ -100,36 +100,29 @@ def json_option(f: _F) -> _F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
 
 
-def acting_user_option(f: _F) -> _F:
-    """``--user ID``: act as that user; without it, as the organisation's system actor."""
+def person_option(what: str | None) -> Callable[[_F], _F]:
+    """``--user ID``. With ``what``, required: ``what`` is a person's own work. Without,
+    optional: a command given no user acts as the organisation's system actor."""
+
+    def check(_: click.Context, __: click.Parameter, value: int | None) -> int | None:
+        if value is None and what is not None:
+            fail(f"{what} is a person's own work: pass --user ID", 2)
+        return value
+
     return click.option(
         "--user",
         "user_id",
         type=USER_ID,
         metavar="ID",
-        help="Act as this user, with their permissions (default: the system actor).",
-    )(f)
+        callback=check,
+        help=f"The user ({what} needs one)."
+        if what is not None
+        else "Act as this user, with their permissions (default: the system actor).",
+    )
 
 
-def person_option(what: str) -> Callable[[_F], _F]:
-    """``--user ID``, required: ``what`` is a person's own work."""
-
-    def check(_: click.Context, __: click.Parameter, value: int | None) -> int:
-        if value is None:
-            fail(f"{what} is a person's own work: pass --user ID", 2)
-        return value
-
-    def decorate(f: _F) -> _F:
-        return click.option(
-            "--user",
-            "user_id",
-            type=USER_ID,
-            metavar="ID",
-            callback=check,
-            help=f"The user ({what} needs one).",
-        )(f)
-
-    return decorate
+#: ``--user ID``: act as that user; without it, as the organisation's system actor.
+acting_user_option = person_option(None)
 
 
 if TYPE_CHECKING:  # click 8.2+ types are generic; 8.1 ones are not subscriptable
@@ -306,8 +299,7 @@ def lead_command(
                 show_lead(desk, act(desk, lead_id(desk, lead), who, **values), as_json, done)
 
         text, _, example = inspect.cleandoc(act.__doc__ or "").rpartition("\n\n")
-        user_option = acting_user_option if person is None else person_option(person)
-        stack = [click.argument("lead"), *arguments, user_option, *options]
+        stack = [click.argument("lead"), *arguments, person_option(person), *options]
         for option in reversed([*stack, db_option, now_option, json_option]):
             command = option(command)
         group.command(name or act.__name__, help=text, epilog=example)(command)
