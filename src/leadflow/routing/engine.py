@@ -743,8 +743,8 @@ class Router:
     Each call decides exactly as :func:`route` with the state left by the
     previous call; only the state is updated in place instead of copied,
     which matters for batches of millions. Results share the router's running
-    state: read :attr:`state` for an immutable snapshot to store. The trace
-    is off by default.
+    state: read :attr:`state` for an immutable snapshot to store. Each
+    result's ``trace`` and ``decision`` are computed from its steps when read.
     """
 
     def __init__(self, directory: Directory, state: RoutingState | None = None) -> None:
