@@ -225,27 +225,28 @@ class Pipeline:
             self.creator,
             intake.assign_to,
         )
-        add, match = records.add, contacts.match
+        add, match, made_rows = records.add, contacts.match, records.rows
         by_email, by_phone, fixed = contacts.by_email, contacts.by_phone, contacts.fixed
         statuses: list[Status] = []
         made: dict[str, int] = {}  # external id -> position of its lead, within the chunk
-        # (position, lead position or -1, routing result, contact matched, refusal)
-        rows: list[tuple[int, int, RoutingResult | None, bool, ValidationError | None]] = []
-        keep = rows.append if outcomes else _skip
-        for position, (number, _, draft) in enumerate(items):
+        results: list[RowOutcome] = []
+        keep = results.append if outcomes else _skip
+        for number, row, draft in items:
             if not isinstance(draft, LeadDraft):
                 statuses.append("rejected")
+                keep(RowOutcome(number or 0, row, "rejected", error=draft))
                 continue
             attributes = draft.attributes
             ext = attributes.external_id
             if ext is not None:
                 if ext in made:
-                    statuses.append("duplicate")
-                    keep((position, made[ext], None, False, None))
+                    statuses.append("duplicate")  # its lead is filled in once built
+                    keep(RowOutcome(number or 0, row, "duplicate", draft=draft))
                     continue
                 if ext in stored:
                     statuses.append("duplicate")
-                    keep((position, -1, None, False, None))
+                    lead = stored[ext]
+                    keep(RowOutcome(number or 0, row, "duplicate", lead=lead, draft=draft))
                     continue
             details = draft.contact
             contact = (
@@ -266,26 +267,67 @@ class Pipeline:
             except LeadflowError as error:
                 statuses.append("rejected")
                 refusal = _refusal(error, "assignee_id", requested, number)
-                keep((position, -1, None, False, refusal))
+                keep(RowOutcome(number or 0, row, "rejected", error=refusal, draft=draft))
                 continue
             if result.outcome is Outcome.REJECTED:
                 statuses.append("rejected")
-                keep((position, -1, result, False, None))
+                if outcomes:
+                    keep(self._unroutable(number, row, draft, result))
                 continue
-            matched = contact is not None
             lead_at = add(draft, contact, result, contacts, repeated)
             if ext is not None:
                 made[ext] = lead_at
-            statuses.append("assigned" if result.outcome is Outcome.ASSIGNED else "unassigned")
-            keep((position, lead_at, result, matched, None))
+            status: Status = "assigned" if result.outcome is Outcome.ASSIGNED else "unassigned"
+            statuses.append(status)
+            keep(
+                RowOutcome(
+                    number or 0,
+                    row,
+                    status,
+                    None,
+                    made_rows[lead_at][1],
+                    result,
+                    None,
+                    contact is not None,
+                    draft,
+                )
+            )
         unit.take(records)
         # the cursors, once per chunk, in the same unit of work as its assignments
         for policy, cursor in router.state.cursors.items():
             if stored_cursors.get(policy) != cursor:
                 unit.save_cursor(policy, cursor)
-        if not outcomes:
-            return statuses, []
-        return statuses, self._outcomes(items, rows, records, stored)
+        if outcomes and records.built:
+            self._fill_built(results, records, made)
+        return statuses, results
+
+    @staticmethod
+    def _fill_built(results: list[RowOutcome], records: Records, made: Mapping[str, int]) -> None:
+        """Give the chunk's outcomes the leads (and new contacts) its unit of work built: the
+        created rows' in the order they were added, and those of their duplicates."""
+        created = 0
+        for at, outcome in enumerate(results):
+            if outcome.status == "duplicate":
+                draft = outcome.draft
+                assert draft is not None
+                lead_at = made.get(draft.attributes.external_id or "")
+                if lead_at is not None:  # a duplicate of a lead made earlier in the chunk
+                    results[at] = outcome._replace(lead=records.lead(lead_at))
+            elif outcome.routing is not None and outcome.error is None:
+                lead, contact = records.lead(created), records.contact(created)
+                results[at] = outcome._replace(lead=lead, contact=contact)
+                created += 1
+
+    def _unroutable(
+        self, number: int | None, row: object, draft: LeadDraft, routed: RoutingResult
+    ) -> RowOutcome:
+        """A row refused by the unroutable setting: nobody could take it, its contact is new."""
+        reason = (
+            f"nobody could take the lead ({routed.reason}) and its contact "
+            "is new: rejected by the organisation's unroutable setting"
+        )
+        error = ValidationError([FieldError("lead_source", self.intake.source, reason)], row=number)
+        return RowOutcome(number or 0, row, "rejected", routing=routed, error=error, draft=draft)
 
     def _contacts(self, unit: IntakeUnit, fresh: Sequence[LeadDraft]) -> tuple[Contacts, set[str]]:
         """The contacts the chunk's new leads may join, read once, and the emails and phones
@@ -304,66 +346,6 @@ class Pipeline:
         )
         repeated = {key for key, n in Counter(emails + phones).items() if n > 1}
         return Contacts(found, self.scope, owners or (), actor), repeated
-
-    def _outcomes(
-        self,
-        items: Sequence[Item],
-        rows: Sequence[tuple[int, int, RoutingResult | None, bool, ValidationError | None]],
-        records: Records,
-        stored: Mapping[str, Lead | None],
-    ) -> list[RowOutcome]:
-        results = [
-            RowOutcome(row_number=number or 0, row=row, status="rejected", error=draft)
-            if isinstance(draft, ValidationError)
-            else _PENDING
-            for number, row, draft in items
-        ]
-        built, chunk_rows = records.built, records.rows
-        for position, lead_at, routed, matched, refusal in rows:
-            number, row, draft = items[position]
-            assert isinstance(draft, LeadDraft)
-            if refusal is not None:
-                results[position] = RowOutcome(
-                    row_number=number or 0, row=row, status="rejected", error=refusal, draft=draft
-                )
-            elif routed is None:  # a duplicate: of a lead stored before, or earlier in the chunk
-                ext = draft.attributes.external_id
-                assert ext is not None
-                lead = records.lead(lead_at) if lead_at >= 0 else stored.get(ext)
-                results[position] = RowOutcome(
-                    row_number=number or 0, row=row, status="duplicate", lead=lead, draft=draft
-                )
-            elif lead_at < 0:  # refused by the unroutable setting
-                results[position] = RowOutcome(
-                    row_number=number or 0,
-                    row=row,
-                    status="rejected",
-                    routing=routed,
-                    draft=draft,
-                    error=ValidationError(
-                        [
-                            FieldError(
-                                "lead_source",
-                                self.intake.source,
-                                f"nobody could take the lead ({routed.reason}) and its contact "
-                                "is new: rejected by the organisation's unroutable setting",
-                            )
-                        ],
-                        row=number,
-                    ),
-                )
-            else:
-                results[position] = RowOutcome(
-                    row_number=number or 0,
-                    row=row,
-                    status="assigned" if routed.outcome is Outcome.ASSIGNED else "unassigned",
-                    lead=records.lead(lead_at) if built else None,
-                    contact=chunk_rows[lead_at][1],
-                    routing=routed,
-                    contact_matched=matched,
-                    draft=draft,
-                )
-        return results
 
     def create(self, unit: IntakeUnit, item: Item, now: datetime) -> CreateResult:
         """One lead, in ``unit``: a chunk of one. A refused row raises its error."""
@@ -396,7 +378,3 @@ class Pipeline:
 
 def _skip(_: object) -> None:
     """Keeps nothing (a chunk's rows, when nobody asked for their outcomes)."""
-
-
-#: A placeholder in a chunk's list of outcomes, replaced before anyone sees it.
-_PENDING = RowOutcome(row_number=0, row=None, status="rejected")

@@ -680,7 +680,7 @@ class _RouteWriter(_Closing):
         if not rows:
             return
         width = self._width
-        if any(len(cells) != width for cells in rows):  # ragged rows
+        if {*map(len, rows)} != {width}:  # ragged rows (one pass in C)
             rows = [[*cells[:width], *[""] * (width - len(cells))] for cells in rows]
         columns: list[Sequence[str]] = [*zip(*rows, strict=True), *zip(*extra, strict=True)]
         carriage_return = False
