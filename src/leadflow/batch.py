@@ -332,47 +332,44 @@ def _route(
     names = {
         uid: f"{user.first_name} {user.last_name}" for uid, user in desk.directory.users.items()
     }
-    # assigned rows are written a thousand at a time (AssignedWriter.write_rows)
+    # a chunk's assigned rows are written together (AssignedWriter.write_rows)
     assigned_rows: list[list[str]] = []
     assigned_results: list[tuple[str, ...]] = []
     # the routing cells of assigned.csv, by (assignee, policy, via fallback): few distinct
     routing_text: dict[tuple[int, str | None, bool], tuple[str, ...]] = {}
 
-    def on_row(outcome: RowOutcome) -> None:
-        cells: list[str] = outcome.row  # type: ignore[assignment]
-        routing, lead = outcome.routing, outcome.lead
-        if outcome.status != "assigned" or routing is None or routing.assignee_id is None:
-            _write_outcome(outputs, cells, outcome, counts)
-            return
-        counts["assigned"] += 1
-        key = (routing.assignee_id, routing.policy, routing.via_fallback)
-        text = routing_text.get(key)
-        if text is None:
-            text = routing_text[key] = (
-                str(routing.assignee_id),
-                names.get(routing.assignee_id, ""),
-                routing.policy or "",
-                "true" if routing.via_fallback else "false",
-            )
-        ids = (str(lead.lead_id), str(lead.contact_id)) if lead is not None else ("", "")
-        assigned_rows.append(cells)
-        assigned_results.append(ids + text)
-        if len(assigned_rows) >= BATCH:
+    chunks = desk.intake.table_chunks(
+        lead_file.header,
+        _tables(lead_file, stream, outputs, counts, progress),
+        source=source,
+        actor=actor,
+        assign_to=assign_to,
+        chunk_size=BATCH,  # a chunk is one of the file's batches
+        units=units,
+    )
+    try:
+        for _, outcomes in chunks:
+            for outcome in outcomes:
+                routing, lead = outcome.routing, outcome.lead
+                if outcome.status != "assigned" or routing is None or routing.assignee_id is None:
+                    _write_outcome(outputs, outcome.row, outcome, counts)  # type: ignore[arg-type]
+                    continue
+                key = (routing.assignee_id, routing.policy, routing.via_fallback)
+                text = routing_text.get(key)
+                if text is None:
+                    text = routing_text[key] = (
+                        str(routing.assignee_id),
+                        names.get(routing.assignee_id, ""),
+                        routing.policy or "",
+                        "true" if routing.via_fallback else "false",
+                    )
+                ids = (str(lead.lead_id), str(lead.contact_id)) if lead is not None else ("", "")
+                assigned_rows.append(outcome.row)  # type: ignore[arg-type]
+                assigned_results.append(ids + text)
+            counts["assigned"] += len(assigned_rows)
             outputs.assigned.write_rows(assigned_rows, assigned_results)
             assigned_rows.clear()
             assigned_results.clear()
-
-    try:
-        desk.import_table(
-            lead_file.header,
-            _tables(lead_file, stream, outputs, counts, progress),
-            source=source,
-            actor=actor,
-            assign_to=assign_to,
-            chunk_size=BATCH,  # a chunk is one of the file's batches
-            on_row=on_row,
-            units=units,
-        )
     finally:  # the rows of every committed chunk are written, even when a later one fails
         outputs.assigned.write_rows(assigned_rows, assigned_results)
     return counts

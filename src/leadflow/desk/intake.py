@@ -18,8 +18,10 @@ from leadflow.intake import (
     IntakeUnit,
     Pipeline,
     RowOutcome,
+    Status,
     validated,
 )
+from leadflow.intake.pipeline import Item
 from leadflow.intake.records import StoreUnit
 from leadflow.model import SYSTEM, Actor, Origin
 from leadflow.validate import LeadDraft
@@ -123,11 +125,38 @@ class IntakeHandler(Handler):
     ) -> ImportReport:
         """Import the rows of a file with ``header``: ``tables`` gives (row numbers, rows of
         cells), validated a column at a time; each outcome's ``row`` is the row's cells."""
+        chunks = self.table_chunks(
+            header,
+            tables,
+            source=source,
+            actor=actor,
+            assign_to=assign_to,
+            chunk_size=chunk_size,
+            outcomes=on_row is not None,
+            units=units,
+        )
+        return _report(chunks, on_row)
+
+    def table_chunks(
+        self,
+        header: Sequence[str],
+        tables: Iterable[tuple[Sequence[int], Sequence[Sequence[str]]]],
+        *,
+        source: str,
+        actor: int | Actor | None = SYSTEM,
+        assign_to: int | None = None,
+        chunk_size: int = 500,
+        outcomes: bool = True,
+        units: Callable[[], AbstractContextManager[IntakeUnit]] | None = None,
+    ) -> Iterator[tuple[list[Status], list[RowOutcome]]]:
+        """:meth:`import_table` a chunk at a time: each chunk's statuses and (with
+        ``outcomes``) its rows' outcomes, yielded once its unit of work has committed (a
+        file route writes them as they come)."""
         pipeline = self.pipeline(source, actor=actor, assign_to=assign_to, units=units)
         validator = self.ctx.validator(source=source)
         head = tuple(header)
 
-        def chunks() -> Iterator[list[tuple[int | None, object, object]]]:
+        def chunks() -> Iterator[list[Item]]:
             for numbers, rows in tables:
                 for start in range(0, len(rows), chunk_size):
                     part = rows[start : start + chunk_size]
@@ -135,7 +164,7 @@ class IntakeHandler(Handler):
                     results = validator.validate_table(head, part, got)
                     yield list(zip(got, part, results, strict=True))
 
-        return _report(pipeline.run(chunks(), outcomes=on_row is not None), on_row)  # type: ignore[arg-type]
+        return pipeline.run(chunks(), outcomes=outcomes)
 
     def pipeline(
         self,

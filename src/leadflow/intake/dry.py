@@ -33,7 +33,6 @@ from leadflow.storage.protocol import Owners, Store, UnitOfWork
 
 __all__ = ["DryStore", "HashIndex", "HashSet"]
 
-_EMPTY = 0
 _ROUTED = (AssignmentMethod.ROUTING, AssignmentMethod.FALLBACK)
 
 
@@ -86,22 +85,25 @@ class HashIndex:
 
     def get_many(self, texts: Iterable[object]) -> list[int]:
         """:meth:`get` of each of ``texts``, in one call (a chunk asks for many)."""
-        table, mask, numbers = self._table, self._mask, self._numbers if self._NUMBERS else None
+        table, mask, numbers = self._table, self._mask, self._numbers
+        numbered = bool(self._NUMBERS)
         found: list[int] = []
+        append = found.append
         for text in texts:
-            number = -1
-            if text is not None:
-                h = hash(text) or 1  # 0 marks an empty slot
-                i = h & mask
-                while True:
-                    slot = table[i]
-                    if slot == h:
-                        number = numbers[i] if numbers is not None else 0
-                        break
-                    if slot == _EMPTY:
-                        break
-                    i = (i + 1) & mask
-            found.append(number)
+            if text is None:
+                append(-1)
+                continue
+            h = hash(text) or 1  # 0 marks an empty slot
+            i = h & mask
+            slot = table[i]
+            while slot != h:
+                if not slot:
+                    append(-1)
+                    break
+                i = (i + 1) & mask
+                slot = table[i]
+            else:
+                append(numbers[i] if numbered else 0)
         return found
 
     def put_many(self, pairs: Iterable[tuple[object, int]]) -> int:
@@ -115,23 +117,19 @@ class HashIndex:
                 continue
             h = hash(text) or 1
             i = h & mask
-            while True:
-                slot = table[i]
-                if slot == h:
-                    if numbered:
-                        numbers[i] = number
-                    break
-                if slot == _EMPTY:
-                    table[i] = h
-                    if numbered:
-                        numbers[i] = number
-                    new += 1
-                    self._size += 1
-                    if self._size * 2 > mask:
-                        self._grow()
-                        table, mask, numbers = self._table, self._mask, self._numbers
-                    break
+            slot = table[i]
+            while slot and slot != h:
                 i = (i + 1) & mask
+                slot = table[i]
+            if numbered:
+                numbers[i] = number
+            if not slot:  # a new text
+                table[i] = h
+                new += 1
+                self._size += 1
+                if self._size * 2 > mask:
+                    self._grow()
+                    table, mask, numbers = self._table, self._mask, self._numbers
         return new
 
     def _grow(self) -> None:
@@ -262,7 +260,8 @@ class DryStore:
                 owners[number] = contact.owner_id or _NO_OWNER
             else:
                 self._base_owners[contact.contact_id] = contact.owner_id or _NO_OWNER
-        self._externals.put_many((draft.attributes.external_id, 0) for draft, _, _ in records.rows)
+        externals = [draft.attributes.external_id for draft, _, _ in records.rows]
+        self._externals.put_many(zip(externals, itertools.repeat(0)))
         if records.loads:  # routing reads load counts: keep the run's
             terminal = records.ctx.terminal
             initial = records.ctx.playbook.initial_stage.key

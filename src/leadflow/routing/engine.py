@@ -32,9 +32,11 @@ Ring-all and first-claim policies return an :class:`Offer`;
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
+from functools import partial
 from itertools import chain, islice
+from typing import Any
 
 import attrs
 
@@ -245,7 +247,7 @@ class RoutingState:
         return _Rotation(index, self.cursor(policy))
 
     def _with(
-        self, *, policy: str | None, rotation: _Rotation | None, user_id: int, load: UserLoad
+        self, policy: str | None, rotation: _Rotation | None, user_id: int, load: UserLoad
     ) -> RoutingState:
         cursors = self.cursors
         if policy is not None and rotation is not None:
@@ -293,7 +295,7 @@ class _LiveState(RoutingState):
         return rotation
 
     def _with(
-        self, *, policy: str | None, rotation: _Rotation | None, user_id: int, load: UserLoad
+        self, policy: str | None, rotation: _Rotation | None, user_id: int, load: UserLoad
     ) -> RoutingState:
         self.loads[user_id] = load  # type: ignore[index]
         return self
@@ -426,6 +428,11 @@ def _pick(index: PolicyIndex, eligible: int, rotation: _Rotation, state: Routing
     return best
 
 
+#: ``Step(*fields)`` without the named tuple's Python-level ``__new__``: a step is made for every
+#: policy tried for every lead.
+_step: Callable[[tuple[Any, ...]], Step] = partial(tuple.__new__, Step)
+
+
 def _try_policy(
     directory: Directory,
     policy_key: str,
@@ -470,20 +477,16 @@ def _try_policy(
             reason = FailureReason.NO_STATE_LICENSE
         else:
             reason = FailureReason.NO_AVAILABLE_AGENTS
-        return Step(index, attributes, profile, over, reason, None, ()), None
+        return _step((index, attributes, profile, over, reason, None, ())), None
     rotation = state._rotation(policy_key, index)
     if policy.distribution in OFFER_DISTRIBUTIONS:
         # least recently assigned first; the rotation moves when someone accepts
         limit = policy.ring_size if policy.distribution is Distribution.RING_ALL else None
         ranked = islice(rotation.by_recency(eligible), limit)
         order = tuple(index.member_ids[i] for i in ranked)
-        return Step(index, attributes, profile, over, None, None, order), None
+        return _step((index, attributes, profile, over, None, None, order)), None
     chosen = index.member_ids[_pick(index, eligible, rotation, state)]
-    return Step(index, attributes, profile, over, None, chosen, ()), rotation
-
-
-def _local_day(directory: Directory, now: datetime) -> date:
-    return directory.local_date(now)  # checks that now is aware
+    return _step((index, attributes, profile, over, None, chosen, ())), rotation
 
 
 def _assigned(
@@ -491,7 +494,6 @@ def _assigned(
     user_id: int,
     day: date,
     method: AssignmentMethod,
-    *,
     policy: str | None = None,
     rotation: _Rotation | None = None,
     distribution: Distribution | None = None,
@@ -503,7 +505,7 @@ def _assigned(
     load = state.load(user_id).plus_one(day, routed=routed)
     return RoutingResult(
         outcome=Outcome.ASSIGNED,
-        state=state._with(policy=policy, rotation=rotation, user_id=user_id, load=load),
+        state=state._with(policy, rotation, user_id, load),
         assignee_id=user_id,
         method=method,
         policy=policy,
@@ -564,17 +566,18 @@ def _from_attempts(
         steps += (step,)
         distribution = step.policy_index.policy.distribution
         if step.chosen is not None:
+            method = AssignmentMethod.FALLBACK if is_fallback else AssignmentMethod.ROUTING
             return _assigned(
                 state,
                 step.chosen,
                 day,
-                AssignmentMethod.FALLBACK if is_fallback else AssignmentMethod.ROUTING,
-                policy=policy_key,
-                rotation=rotation,
-                distribution=distribution,
-                via_fallback=is_fallback,
-                primary_reason=primary_reason,
-                steps=steps,
+                method,
+                policy_key,
+                rotation,
+                distribution,
+                is_fallback,
+                primary_reason,
+                steps,
             )
         if step.offered:
             policy = step.policy_index.policy
@@ -642,7 +645,7 @@ def route(
     """
     attributes = lead.attributes if isinstance(lead, Lead) else lead
     source_obj = directory.source(source) if isinstance(source, str) else source
-    day = _local_day(directory, now)
+    day = directory.local_date(now)  # checks that now is aware
     if creator is not None and not creator.is_admin:
         if assignee is not None and assignee != creator.user_id:
             raise PermissionDenied(
@@ -682,7 +685,7 @@ def resolve_offer(
     offer goes on to the source's fallback policy, and a lead nobody takes
     ends unassigned, held or rejected as :func:`route` decides.
     """
-    day = _local_day(directory, now)
+    day = directory.local_date(now)  # checks that now is aware
     if accepted_by is not None and now <= offer.expires_at:
         if accepted_by not in offer.candidates:
             raise PermissionDenied(
