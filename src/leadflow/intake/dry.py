@@ -247,13 +247,14 @@ class DryStore:
             number = len(owners)
             owners.append(contact.owner_id or _NO_OWNER)
             made += ((contact.details.email, number), (contact.details.cell_phone, number))
-        rows = records.rows
-        for position in records.pending:
-            draft, _, result = rows[position]
-            number = len(owners)
-            owners.append(result.assignee_id or _NO_OWNER)
-            made += ((draft.contact.email, number), (draft.contact.cell_phone, number))
         keys.put_many(made)
+        # the new contacts nobody built: a contact a lead, numbered in order
+        pending = [records.rows[position] for position in records.pending]
+        numbers = range(len(owners), len(owners) + len(pending))
+        owners.extend([result.assignee_id or _NO_OWNER for _, _, result in pending])
+        details = [draft.contact for draft, _, _ in pending]
+        keys.put_many(zip([d.email for d in details], numbers, strict=True))
+        keys.put_many(zip([d.cell_phone for d in details], numbers, strict=True))
         for contact in records.changed_contacts.values():
             number = contact.contact_id.int - _DRY_IDS
             if number >= 0:  # one of the run's own
