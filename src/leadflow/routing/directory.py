@@ -185,15 +185,16 @@ class PolicyIndex:
 
 
 #: The policies to try for a lead, in order, each with whether it is the fallback.
-_Plan = tuple[tuple[str, bool], ...]
+_Plan = tuple[tuple[PolicyIndex, bool], ...]
 
 
-def _plans(source: LeadSource) -> tuple[_Plan, _Plan]:
+def _plans(source: LeadSource, indexes: Mapping[str, PolicyIndex]) -> tuple[_Plan, _Plan]:
     """A source's plans: from its primary policy on, and its fallback alone."""
-    fallback: _Plan = ((source.fallback_policy, True),) if source.fallback_policy else ()
-    if source.primary_policy is None:
+    fallback_key, primary_key = source.fallback_policy, source.primary_policy
+    fallback: _Plan = ((indexes[fallback_key], True),) if fallback_key else ()
+    if primary_key is None:
         return fallback, fallback
-    return ((source.primary_policy, False), *fallback), fallback
+    return ((indexes[primary_key], False), *fallback), fallback
 
 
 class Directory:
@@ -266,10 +267,12 @@ class Directory:
         if problems:
             raise ConfigError(problems)
         self._indexes = {p.key: self._index(p) for p in policies}
-        #: The policies to try for a lead of each source, in order, each with whether it
-        #: is the fallback: ``plans[key][False]`` from the primary on, ``plans[key][True]``
-        #: the fallback alone (after a failed offer).
-        self.plans: dict[str, tuple[_Plan, _Plan]] = {s.key: _plans(s) for s in sources}
+        #: The policies (their indexes) to try for a lead of each source, in order, each
+        #: with whether it is the fallback: ``plans[key][False]`` from the primary on,
+        #: ``plans[key][True]`` the fallback alone (after a failed offer).
+        self.plans: dict[str, tuple[_Plan, _Plan]] = {
+            s.key: _plans(s, self._indexes) for s in sources
+        }
         self._last: tuple[datetime | None, date] = (None, date.min)
 
     def _team_members(self, policy: RoutingPolicy) -> set[int]:

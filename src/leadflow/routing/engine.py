@@ -434,8 +434,7 @@ _step: Callable[[tuple[Any, ...]], Step] = partial(tuple.__new__, Step)
 
 
 def _try_policy(
-    directory: Directory,
-    policy_key: str,
+    index: PolicyIndex,
     attributes: LeadAttributes,
     state: RoutingState,
     day: date,
@@ -447,7 +446,6 @@ def _try_policy(
     license check (the masks of the lead's profile) and are under their
     volume caps; when none is, the most specific reason says why.
     """
-    index = directory.index(policy_key)
     policy = index.policy
     profile = index.masks(
         attributes.property_state,
@@ -478,7 +476,7 @@ def _try_policy(
         else:
             reason = FailureReason.NO_AVAILABLE_AGENTS
         return _step((index, attributes, profile, over, reason, None, ())), None
-    rotation = state._rotation(policy_key, index)
+    rotation = state._rotation(index.policy.key, index)
     if policy.distribution in OFFER_DISTRIBUTIONS:
         # least recently assigned first; the rotation moves when someone accepts
         limit = policy.ring_size if policy.distribution is Distribution.RING_ALL else None
@@ -561,8 +559,9 @@ def _from_attempts(
     steps: tuple[Step, ...] = ()
     last: Step | None = None
     last_is_fallback = False
-    for policy_key, is_fallback in directory.plans[source.key][start_with_fallback]:
-        step, rotation = _try_policy(directory, policy_key, attributes, state, day)
+    for index, is_fallback in directory.plans[source.key][start_with_fallback]:
+        policy_key = index.policy.key
+        step, rotation = _try_policy(index, attributes, state, day)
         steps += (step,)
         distribution = step.policy_index.policy.distribution
         if step.chosen is not None:
