@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 from uuid import UUID
 
 from leadflow.command import Command
@@ -29,6 +29,15 @@ from leadflow.validate import LeadDraft
 __all__ = ["IntakeHandler"]
 
 _T = TypeVar("_T")
+
+
+class TableOptions(TypedDict, total=False):
+    """How :meth:`IntakeHandler.table_chunks` imports a table (all optional)."""
+
+    actor: int | Actor | None
+    assign_to: int | None
+    chunk_size: int
+    units: Callable[[], AbstractContextManager[IntakeUnit]] | None
 
 
 class IntakeHandler(Handler):
@@ -117,24 +126,14 @@ class IntakeHandler(Handler):
         tables: Iterable[tuple[Sequence[int], Sequence[Sequence[str]]]],
         *,
         source: str,
-        actor: int | Actor | None = SYSTEM,
-        assign_to: int | None = None,
-        chunk_size: int = 500,
         on_row: Callable[[RowOutcome], None] | None = None,
-        units: Callable[[], AbstractContextManager[IntakeUnit]] | None = None,
+        **options: Unpack[TableOptions],
     ) -> ImportReport:
         """Import the rows of a file with ``header``: ``tables`` gives (row numbers, rows of
-        cells), validated a column at a time; each outcome's ``row`` is the row's cells."""
-        chunks = self.table_chunks(
-            header,
-            tables,
-            source=source,
-            actor=actor,
-            assign_to=assign_to,
-            chunk_size=chunk_size,
-            outcomes=on_row is not None,
-            units=units,
-        )
+        cells), validated a column at a time; each outcome's ``row`` is the row's cells.
+        ``options`` are those of :meth:`table_chunks`."""
+        outcomes = on_row is not None
+        chunks = self.table_chunks(header, tables, source=source, outcomes=outcomes, **options)
         return _report(chunks, on_row)
 
     def table_chunks(
