@@ -389,7 +389,7 @@ class _Codegen:
         """The statement adding the pieces of ``run`` to the text (and empties it)."""
         if not run:
             return []
-        line = f"    t += {' + '.join(run)}"
+        line = f"    t += ''.join(({', '.join(run)},))"  # one copy of the pieces
         run.clear()
         return [line]
 
