@@ -111,7 +111,7 @@ class LeadEvent(Event):
     lead_id: UUID
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # a key of the routing's caches of decisions
 class DecisionStep:
     """One routing policy tried for a lead: who got it (or was offered it), why nobody
     could, and the user ids of the members passed over, grouped by the rule that passed

@@ -174,15 +174,25 @@ def decision_of(
     reason: FailureReason | None,
     primary_reason: FailureReason | None,
 ) -> Decision:
-    """The storable record of one routing decision."""
-    return Decision(
-        outcome=outcome,
-        method=method,
-        assignee=assignee,
-        reason=None if reason is None else str(reason),
-        primary_reason=None if primary_reason is None else str(primary_reason),
-        steps=tuple(map(_step, steps)),
-    )
+    """The storable record of one routing decision; the same decisions are made once (a
+    batch has few: it is kept with the first policy tried)."""
+    made = tuple(map(_step, steps))
+    kept = steps[0].policy_index.decisions if steps else {}
+    key = (outcome, method, assignee, reason, primary_reason, made)
+    decision = kept.get(key)
+    if not isinstance(decision, Decision):
+        decision = Decision(
+            outcome=outcome,
+            method=method,
+            assignee=assignee,
+            reason=None if reason is None else str(reason),
+            primary_reason=None if primary_reason is None else str(primary_reason),
+            steps=made,
+        )
+        if len(kept) >= _STEPS_KEPT:
+            kept.clear()
+        kept[key] = decision
+    return decision
 
 
 _METHOD_TEXT = {

@@ -116,6 +116,8 @@ class PolicyIndex:
         #: Decision steps made from this index, by what they depend on (see
         #: :mod:`leadflow.routing.decision`): a batch makes few distinct ones.
         self.steps: dict[tuple[object, ...], object] = {}
+        #: Decisions whose first step is this policy's, by what they hold: the same few.
+        self.decisions: dict[tuple[object, ...], object] = {}
         self.capped: tuple[tuple[int, int, tuple[VolumeCap, ...]], ...] = tuple(
             (b, u.user_id, f.max_leads)
             for b, u, f in zip(bits, users, filters, strict=True)

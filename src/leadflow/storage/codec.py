@@ -50,6 +50,7 @@ from cattrs.fns import identity
 from leadflow.errors import LeadflowError
 from leadflow.events import (
     EVENT_TYPES,
+    Decision,
     DecisionStep,
     Event,
     LeadAssigned,
@@ -184,7 +185,7 @@ def _iso(moment: datetime) -> str:
 # are generated from the class's attrs fields and their types, once, at
 # import: one rule per type, written once below, not one codec per class.
 #
-# In a *document* (:data:`_DOCUMENTS`: leads and contacts and what they
+# In a *document* (:data:`_DOCUMENTS`: leads, contacts and routing decisions, and what they
 # hold) a field at a default of ``None`` or ``()`` is left out; every other
 # field is written, even at its default, so a document never depends on a
 # default that may change. Enum members are written as their values (every
@@ -192,7 +193,9 @@ def _iso(moment: datetime) -> str:
 # text with their offset, ids as canonical text, durations as microseconds.
 
 #: Classes whose documents leave out fields at a ``None`` or ``()`` default.
-_DOCUMENTS = frozenset({Lead, LeadAttributes, FollowUp, StageChange, Contact, ContactDetails})
+_DOCUMENTS = frozenset(
+    {Lead, LeadAttributes, FollowUp, StageChange, Contact, ContactDetails, Decision, DecisionStep}
+)
 #: Classes with generated codecs (and the classes inside them).
 _GENERATED = (Lead, Contact, LeadCreated, LeadAssigned, OutboxMessage)
 _NONE = type(None)
@@ -402,10 +405,9 @@ class _Codegen:
             doc, read = self.ns[f"doc_{name}"], self.ns[f"read_{name}"]
             self.converter.register_unstructure_hook(cls, doc)
             self.converter.register_structure_hook(cls, _reader(read))
-        # a batch writes the same few routing decision steps again and again: kept
-        self.ns[f"text_{self.name(DecisionStep)}"] = _kept(
-            self.ns[f"text_{self.name(DecisionStep)}"]
-        )
+        # a batch writes the same few routing decisions and steps again and again: kept
+        for kept in (DecisionStep, Decision):
+            self.ns[f"text_{self.name(kept)}"] = _kept(self.ns[f"text_{self.name(kept)}"])
 
     def text(self, cls: type[Any]) -> Callable[..., str]:
         """``text(value)``: the JSON text of a ``cls`` (``version=`` writes another version)."""
