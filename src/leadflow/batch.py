@@ -47,6 +47,7 @@ from leadflow.io.orgconfig import OrgFile
 from leadflow.model import SYSTEM, Actor
 from leadflow.routing.engine import Outcome, RoutingResult
 from leadflow.stages.presets import PRESETS
+from leadflow.storage.codec import uuid_text  # the ids just stored: their texts are kept
 from leadflow.storage.memory import MemoryStore
 from leadflow.storage.sqlite import SQLiteStore, Synchronous
 
@@ -363,7 +364,11 @@ def _route(
                         routing.policy or "",
                         "true" if routing.via_fallback else "false",
                     )
-                ids = (str(lead.lead_id), str(lead.contact_id)) if lead is not None else ("", "")
+                ids = (
+                    (uuid_text(lead.lead_id), uuid_text(lead.contact_id))
+                    if lead is not None
+                    else ("", "")
+                )
                 assigned_rows.append(outcome.row)  # type: ignore[arg-type]
                 assigned_results.append(ids + text)
             counts["assigned"] += len(assigned_rows)
