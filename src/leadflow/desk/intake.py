@@ -26,7 +26,7 @@ from leadflow.intake.records import StoreUnit
 from leadflow.model import SYSTEM, Actor, Origin
 from leadflow.validate import LeadDraft
 
-__all__ = ["IntakeHandler"]
+__all__ = ["IntakeHandler", "TableOptions"]
 
 _T = TypeVar("_T")
 
