@@ -36,7 +36,6 @@ from leadflow.events import (
     LeadAssigned,
     LeadReassigned,
     Released,
-    apply_events,
 )
 from leadflow.model import Actor, Lead, Permission, User
 from leadflow.stages.playbook import Playbook
@@ -142,7 +141,7 @@ def claim(
         user_id=user.user_id,
         previous_owner=lead.assignee_id,
     )
-    return Transition(apply_events(lead, [event]), (event,))
+    return Transition.of(lead, [event])
 
 
 def release(
@@ -173,7 +172,7 @@ def release(
         from_user=lead.assignee_id,
         reason=reason,
     )
-    return Transition(apply_events(lead, [event]), (event,))
+    return Transition.of(lead, [event])
 
 
 def assign(
@@ -225,7 +224,7 @@ def assign(
             to_assignee=assignee.user_id,
             method=method,
         )
-    return Transition(apply_events(lead, [event]), (event,))
+    return Transition.of(lead, [event])
 
 
 def pool(

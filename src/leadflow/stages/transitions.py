@@ -73,6 +73,12 @@ class Transition:
     lead: Lead
     events: tuple[Event, ...]
 
+    @classmethod
+    def of(cls, lead: Lead, events: Iterable[Event]) -> Transition:
+        """The move that ``events`` make: ``lead`` with them applied, and the events."""
+        made = tuple(events)
+        return cls(apply_events(lead, made), made)
+
 
 def _refuse_if_killed(playbook: Playbook, lead: Lead, field: str, value: str) -> None:
     if lead.killed_at is not None:
@@ -256,7 +262,7 @@ def log_outcome(
         moved = apply_events(lead, stage_events)
     if follow_up is not None:
         events += _follow_up_events(playbook, moved, follow_up, uid, via, now)
-    return Transition(apply_events(lead, events), tuple(events))
+    return Transition.of(lead, events)
 
 
 def set_stage(
@@ -353,7 +359,7 @@ def set_stage(
                 text=note,
             )
         )
-    return Transition(apply_events(lead, events), tuple(events))
+    return Transition.of(lead, events)
 
 
 def schedule_follow_up(
@@ -375,7 +381,7 @@ def schedule_follow_up(
     _refuse_if_killed(playbook, lead, "follow_up", str(follow_up.follow_up_id))
     _check_follow_up(follow_up, lead, now)
     events = _follow_up_events(playbook, lead, follow_up, actor.user_id, via, now)
-    return Transition(apply_events(lead, events), tuple(events))
+    return Transition.of(lead, events)
 
 
 def general_follow_up(
@@ -431,7 +437,7 @@ def add_note(
         lead_id=lead.lead_id,
         text=text,
     )
-    return Transition(apply_events(lead, [event]), (event,))
+    return Transition.of(lead, [event])
 
 
 def close_follow_up(
@@ -461,4 +467,4 @@ def close_follow_up(
         follow_up_id=follow_up_id,
         status=status,
     )
-    return Transition(apply_events(lead, [event]), (event,))
+    return Transition.of(lead, [event])
