@@ -655,6 +655,7 @@ def test_a_bad_enum_value_lists_the_allowed_values() -> None:
         playbook_from_toml(text, origin="my.toml")
     assert problems_of(excinfo) == [
         "my.toml: stages[1].category: 'closed' is not one of open, won, lost, dead"
+        " (did you mean 'lost'?)"  # the nearest value, as an org config says it
     ]
 
 

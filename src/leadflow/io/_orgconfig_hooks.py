@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import enum
 import functools
 import re
 import zoneinfo
@@ -20,6 +19,7 @@ from leadflow.io._toml import collection_hook, duration_hook
 from leadflow.io._toml import quote as _quote
 from leadflow.io._toml import show as _show
 from leadflow.io._toml import structure_bool as _structure_bool
+from leadflow.io._toml import structure_enum as _structure_enum
 from leadflow.io._toml import structure_int as _structure_int
 from leadflow.io._toml import structure_str as _structure_str
 from leadflow.limits import (
@@ -176,22 +176,6 @@ def _structure_date(value: Any, _: Any) -> date:
 
 
 _structure_timedelta = duration_hook('"5m" or "2h"')
-
-
-def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
-    values = [str(member.value) for member in cls]
-    shown = [repr(v) for v in values] if any(" " in v for v in values) else values
-    allowed = ", ".join(shown)
-    if not isinstance(value, str):
-        raise _Invalid(f"expected one of {allowed}, got {_show(value)}")
-    try:
-        return cls(value)
-    except ValueError:
-        pass
-    same = [v for v in values if v.casefold() == value.casefold()]
-    close = same or difflib.get_close_matches(value, values, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise _Invalid(f"{_quote(value)} is not one of {allowed}{hint}")
 
 
 def _structure_timezone(value: Any, _: Any) -> str:

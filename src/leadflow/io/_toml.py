@@ -8,6 +8,7 @@ that turns a cattrs structuring failure into one located message a problem.
 from __future__ import annotations
 
 import difflib
+import enum
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "quote",
     "show",
     "structure_bool",
+    "structure_enum",
     "structure_int",
     "structure_problems",
     "structure_str",
@@ -80,6 +82,24 @@ def show(value: object, *, dates: bool = True) -> str:
     if isinstance(value, list | tuple):
         return "a list"
     return repr(value)
+
+
+def structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    """The member of ``cls`` whose value is ``value``; else what it could be, and the
+    member a near miss was probably meant to be."""
+    values = [str(member.value) for member in cls]
+    shown = [repr(v) for v in values] if any(" " in v for v in values) else values
+    allowed = ", ".join(shown)
+    if not isinstance(value, str):
+        raise Invalid(f"expected one of {allowed}, got {show(value)}")
+    try:
+        return cls(value)
+    except ValueError:
+        pass
+    same = [v for v in values if v.casefold() == value.casefold()]
+    close = same or difflib.get_close_matches(value, values, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise Invalid(f"{quote(value)} is not one of {allowed}{hint}")
 
 
 def join(path: str, key: str | int) -> str:

@@ -58,6 +58,7 @@ from leadflow.io._toml import (
     structure_problems,
 )
 from leadflow.io._toml import join as _join
+from leadflow.io._toml import structure_enum as _structure_enum
 from leadflow.stages.aging import (
     AgingRule,
     FollowUpPassed,
@@ -564,16 +565,6 @@ def _structure_fraction(value: Any, _: Any) -> Fraction:
         return Fraction(value.strip() if isinstance(value, str) else str(value))
     except (ValueError, ZeroDivisionError):
         raise _Invalid(f"{_show(value)} is not a fraction: {hint}") from None
-
-
-def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
-    allowed = ", ".join(str(member.value) for member in cls)
-    if isinstance(value, str):
-        try:
-            return cls(value)
-        except ValueError:
-            raise _Invalid(f"{value!r} is not one of {allowed}") from None
-    raise _Invalid(f"expected one of {allowed}, got {_show(value)}")
 
 
 def _enum_value(value: enum.Enum) -> Any:
