@@ -29,7 +29,7 @@ from uuid import UUID
 
 import attrs
 
-from leadflow.errors import Conflict, FieldError, PermissionDenied, ValidationError
+from leadflow.errors import Conflict, FieldError, PermissionDenied, ValidationError, require_aware
 from leadflow.model import ContactDetails, Lead, LoanPurpose, User
 from leadflow.routing.config import Distribution, FailureReason, LeadSource
 
@@ -47,22 +47,9 @@ __all__ = [
 # --------------------------------------------------------------------------- validators
 
 
-def _is_naive(value: datetime) -> bool:
-    return value.tzinfo is None or value.utcoffset() is None
-
-
-def _check_aware(field: str, value: datetime) -> None:
-    if _is_naive(value):
-        raise ValidationError([FieldError(field, value, "must be a timezone-aware datetime")])
-
-
-def _aware(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
-    _check_aware(attribute.name, value)
-
-
-def _aware_or_none(_: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+def _aware(_: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
     if value is not None:
-        _check_aware(attribute.name, value)
+        require_aware(attribute.name, value)
 
 
 # --------------------------------------------------------------------------- the record
@@ -96,7 +83,7 @@ class ExceptionRecord:
     created_at: datetime = attrs.field(validator=_aware)
     ignored: bool = False
     assigned_to: int | None = None
-    closed_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
+    closed_at: datetime | None = attrs.field(default=None, validator=_aware)
 
     def __attrs_post_init__(self) -> None:
         problems: list[FieldError] = []
@@ -235,8 +222,8 @@ class ExceptionFilter:
     failure_reasons: frozenset[FailureReason] = attrs.field(
         default=frozenset(), converter=_reason_set
     )
-    created_from: datetime | None = attrs.field(default=None, validator=_aware_or_none)
-    created_to: datetime | None = attrs.field(default=None, validator=_aware_or_none)
+    created_from: datetime | None = attrs.field(default=None, validator=_aware)
+    created_to: datetime | None = attrs.field(default=None, validator=_aware)
 
     def __attrs_post_init__(self) -> None:
         problems: list[FieldError] = []
@@ -350,7 +337,7 @@ def assign_exception(record: ExceptionRecord, assignee: User, now: datetime) -> 
     :class:`~leadflow.errors.Conflict` naming who has the lead and since when.
     Who may *act* is the application layer's check.
     """
-    _check_aware("now", now)
+    require_aware("now", now)
     _check_open(record, "assigned")
     if not assignee.active:
         raise PermissionDenied(

@@ -30,7 +30,14 @@ from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
-from leadflow.errors import ConfigError, Conflict, FieldError, NotFound, ValidationError
+from leadflow.errors import (
+    ConfigError,
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationError,
+    require_aware,
+)
 from leadflow.events import AssignmentMethod, Event, LeadEvent, NoteAdded
 from leadflow.model import Contact, Lead, with_version
 from leadflow.org import OrgConfig
@@ -60,8 +67,8 @@ _ConfigRow = tuple[datetime, int | None, OrgConfig]
 
 
 def _check_aware(name: str, value: datetime | None) -> None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise ValidationError([FieldError(name, value, "must be a timezone-aware datetime")])
+    if value is not None:
+        require_aware(name, value)
 
 
 def _index_add(index: dict[_K, set[_V]], key: _K, value: _V) -> None:
