@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from uuid import UUID
 
@@ -123,6 +123,11 @@ class ViewHandler(Handler):
             since=tuple(since),
         )
 
+    def _aged(self, leads: Iterable[Lead], now: datetime) -> list[Lead]:
+        """``leads`` as they are at ``now``, their aging rules applied: a view does not wait
+        for the sweep."""
+        return [aging.advance(lead, now, self.ctx.playbook).lead for lead in leads]
+
     def get_lead(self, lead_id: UUID) -> Lead:
         with self.ctx.store.unit_of_work() as uow:
             return uow.get_lead(lead_id)
@@ -131,10 +136,9 @@ class ViewHandler(Handler):
         """The user's call queue, in order, with reasons."""
         now = self.ctx.now()
         with self.ctx.store.unit_of_work() as uow:
-            leads = [
-                aging.advance(lead, now, self.ctx.playbook).lead
-                for lead in uow.leads_of_assignee(user_id, exclude_stages=self.ctx.terminal)
-            ]
+            leads = self._aged(
+                uow.leads_of_assignee(user_id, exclude_stages=self.ctx.terminal), now
+            )
         return queue_order.build_queue(leads, user_id, now, self.ctx.playbook, limit=limit)
 
     def queue_page(self, user_id: int, *, limit: int | None = 50) -> QueuePage:
@@ -179,7 +183,7 @@ class ViewHandler(Handler):
     def why_not(self, lead_id: UUID, user_id: int) -> queue_order.WhyNot | None:
         now = self.ctx.now()
         with self.ctx.store.unit_of_work() as uow:
-            lead = aging.advance(uow.get_lead(lead_id), now, self.ctx.playbook).lead
+            (lead,) = self._aged([uow.get_lead(lead_id)], now)
         return queue_order.why_not(lead, user_id, now, self.ctx.playbook)
 
     def pool(self, user_id: int, *, limit: int | None = 50) -> list[Lead]:
@@ -187,12 +191,10 @@ class ViewHandler(Handler):
         self.ctx.user(user_id)
         now = self.ctx.now()
         with self.ctx.store.unit_of_work() as uow:
-            leads = [
-                aging.advance(lead, now, self.ctx.playbook).lead
-                for lead in uow.pool_leads(
-                    pool_stages=self.ctx.playbook.pool_stages, exclude_stages=self.ctx.terminal
-                )
-            ]
+            pool_stages, terminal = self.ctx.playbook.pool_stages, self.ctx.terminal
+            leads = self._aged(
+                uow.pool_leads(pool_stages=pool_stages, exclude_stages=terminal), now
+            )
         return ownership.pool(leads, self.ctx.playbook, limit=limit)
 
     def history(self, lead_id: UUID) -> list[Event]:

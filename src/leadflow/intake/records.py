@@ -17,6 +17,7 @@ from uuid import UUID
 import attrs
 
 from leadflow.automation import fired
+from leadflow.command import RoutingReads
 from leadflow.events import AssignmentMethod, Event, LeadAssigned, LeadCreated, changes_of
 from leadflow.ids import ENTROPY_BYTES, uuid7
 from leadflow.jobs import job_message
@@ -43,8 +44,9 @@ if TYPE_CHECKING:
 __all__ = ["Contacts", "IntakeUnit", "Records", "StoreUnit", "assignment"]
 
 
-class IntakeUnit(Protocol):
-    """What intake reads of a unit of work, and the one call that stores a chunk.
+class IntakeUnit(RoutingReads, Protocol):
+    """What intake reads of a unit of work (routing's reads among them), and the one call
+    that stores a chunk.
 
     A store's :class:`~leadflow.storage.protocol.UnitOfWork` serves it
     through :class:`StoreUnit`; a dry run's throwaway store
@@ -60,14 +62,6 @@ class IntakeUnit(Protocol):
     ) -> list[Contact]: ...
 
     def get_contact(self, contact_id: UUID) -> Contact: ...
-
-    def cursors(self) -> dict[str, PolicyCursor]: ...
-
-    def routed_counts(self, user_ids: Collection[int], *, since: datetime) -> dict[int, int]: ...
-
-    def open_counts(
-        self, user_ids: Collection[int], *, exclude_stages: Collection[str] = ()
-    ) -> dict[int, int]: ...
 
     def save_cursor(self, policy: str, cursor: PolicyCursor) -> None: ...
 
