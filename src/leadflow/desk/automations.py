@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import attrs
-
 from leadflow.automation import MAX_DEPTH, AssignTo, Subscription
 from leadflow.command import Command, CommandContext, Committed
 from leadflow.desk.intake import IntakeHandler
@@ -17,7 +15,7 @@ from leadflow.errors import ConfigError, LeadflowError, NotFound, clip
 from leadflow.intake import CreateResult, Intake
 from leadflow.jobs import AutomationReport, Job, is_due, read_job
 from leadflow.model import SYSTEM, LeadAttributes, Origin
-from leadflow.notify.delivery import failed_attempt
+from leadflow.notify.delivery import failed_attempt, sent_attempt
 from leadflow.storage.protocol import AUTOMATION_KIND, OutboxMessage, OutboxStatus, UnitOfWork
 from leadflow.validate import LeadDraft
 
@@ -93,15 +91,8 @@ class Automations:
                         if message is None:
                             continue  # another runner did it
                         made = self._run_job(command, read_job(message), now)
-                        command.uow.update_message(
-                            attrs.evolve(
-                                message,
-                                status=OutboxStatus.SENT,
-                                attempts=message.attempts + 1,
-                                next_attempt_at=None,
-                                last_error="" if made is not None else "skipped: lead killed",
-                            )
-                        )
+                        note = "" if made is not None else "skipped: lead killed"
+                        command.uow.update_message(sent_attempt(message, note))
                 except Exception as error:
                     status = self._job_failed(message_id, error, now, max_attempts, backoff)
                     failed_now += status is OutboxStatus.PENDING

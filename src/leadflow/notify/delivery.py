@@ -52,6 +52,7 @@ __all__ = [
     "failed_attempt",
     "outbox_status",
     "retry_delay",
+    "sent_attempt",
 ]
 
 #: How long a claimed message is reserved for the run that claimed it.
@@ -197,7 +198,7 @@ def _record(
     if current is None:
         return None
     if problem is None:
-        outcome = _sent(current)
+        outcome = sent_attempt(current)
     elif current.next_attempt_at == lease_until:
         outcome = failed_attempt(current, problem, now, max_attempts, backoff)
     else:
@@ -206,13 +207,14 @@ def _record(
     return outcome.status
 
 
-def _sent(message: OutboxMessage) -> OutboxMessage:
+def sent_attempt(message: OutboxMessage, note: str = "") -> OutboxMessage:
+    """``message`` after the attempt that sent (or ran) it; ``note`` says what it did not do."""
     return attrs.evolve(
         message,
         status=OutboxStatus.SENT,
         attempts=message.attempts + 1,
         next_attempt_at=None,
-        last_error="",
+        last_error=note,
     )
 
 
