@@ -203,6 +203,29 @@ def test_an_over_long_cell_rejects_its_row_alone_with_its_true_number(
             desk.store.close()
 
 
+@pytest.mark.parametrize(
+    "where", [("--db",), ("--dry-run", "--db"), ("--dry-run", "--config", str(ORG))]
+)
+def test_every_route_imports_as_the_user_it_names(
+    db: Path, tmp_path: Path, where: tuple[str, ...]
+) -> None:
+    """A dry run, from the store or from --config, acts as --user just as a stored run does:
+    a member who is not an admin may not assign a whole file to one user."""
+    args = [*where, str(db)] if where[-1] == "--db" else list(where)
+    member = run(
+        "route", LEADS, "--source", "purchased_leads", "--out", tmp_path, *args,
+        "--user", "2", "--assign-to", "3",
+    )  # fmt: skip
+    assert member.exit_code == 1, member.output
+    assert "assign a whole import to one user" in member.output
+    admin = run(
+        "route", LEADS, "--source", "purchased_leads", "--out", tmp_path, *args,
+        "--user", "1", "--assign-to", "3", "--json",
+    )  # fmt: skip
+    assert admin.exit_code == 0, admin.output
+    assert json.loads(admin.output)["assigned"] > 0
+
+
 @pytest.mark.parametrize("name", ["assigned.csv", "exceptions.csv", "rejected.csv", "link.csv"])
 @pytest.mark.parametrize("dry", [False, True])
 def test_a_route_never_writes_over_the_file_it_reads(

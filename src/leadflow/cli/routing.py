@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,9 @@ from leadflow.cli._common import (
     print_json,
     user,
 )
+
+if TYPE_CHECKING:
+    from leadflow.io.orgconfig import OrgFile
 
 
 @cli.command(
@@ -103,25 +107,15 @@ def route(
 
             progress = advance_bar
 
+        org: OrgFile | None = None
+        desk = None
         if dry_run and config_path is not None:
             from leadflow.io.orgconfig import load_org_config
+            from leadflow.model import SYSTEM
 
             org = load_org_config(config_path)
             users = {u.user_id: u for u in org.config.users}
-            if user_id is not None:
-                user(users, user_id)
-            if assign_to is not None:
-                user(users, assign_to, "--assign-to")
-            summary = route_file(
-                leads,
-                source=source,
-                out_dir=out_dir,
-                org=org,
-                assign_to=assign_to,
-                encoding=encoding,
-                now=now,
-                progress=progress,
-            )
+            who = SYSTEM if user_id is None else user(users, user_id)
         else:
             if dry_run and not db.exists():
                 fail(
@@ -130,20 +124,25 @@ def route(
                     2,
                 )
             desk = stack.enter_context(open_desk(db, now))
+            users = desk.directory.users
             who = actor(desk, user_id)
-            if assign_to is not None:
-                user(desk.directory.users, assign_to, "--assign-to")
-            summary = route_file(
-                leads,
-                source=source,
-                out_dir=out_dir,
-                desk=desk,
-                actor=who,
-                assign_to=assign_to,
-                encoding=encoding,
-                dry_run=dry_run,
-                progress=progress,
-            )
+        if assign_to is not None:
+            user(users, assign_to, "--assign-to")
+        # the importing user is the same for a dry run from --config, a dry run from the
+        # store and a stored run: the same permissions, the same contact-matching scope
+        summary = route_file(
+            leads,
+            source=source,
+            out_dir=out_dir,
+            desk=desk,
+            org=org,
+            actor=who,
+            assign_to=assign_to,
+            encoding=encoding,
+            now=now,
+            dry_run=dry_run,
+            progress=progress,
+        )
     if as_json:
         print_json(
             {
