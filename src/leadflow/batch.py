@@ -33,7 +33,7 @@ import attrs
 
 from leadflow.desk import LeadDesk, RowOutcome, system_clock
 from leadflow.errors import ConfigError, NotFound
-from leadflow.intake import DryStore, HashSet, IntakeUnit
+from leadflow.intake import DryStore, HashSet, ImportReport, IntakeUnit
 from leadflow.io.csvfiles import (
     BATCH,
     AssignedWriter,
@@ -63,24 +63,16 @@ __all__ = [
 
 
 @attrs.frozen(kw_only=True)
-class RouteSummary:
-    """What :func:`route_file` did: ``rows == assigned + unassigned + rejected + duplicates``.
+class RouteSummary(ImportReport):
+    """What :func:`route_file` did: an import's totals (``rows == assigned + unassigned +
+    rejected + duplicates``), whether it was a dry run, and the files written.
 
     ``outputs`` are the files written (``assigned``, ``exceptions``, ``rejected``,
     ``duplicates``): every row is in exactly one of them.
     """
 
-    rows: int = 0
-    assigned: int = 0
-    unassigned: int = 0
-    rejected: int = 0
-    duplicates: int = 0
     dry_run: bool = False
     outputs: Mapping[str, Path] = attrs.field(factory=dict)
-
-    @property
-    def accounted(self) -> bool:
-        return self.rows == self.assigned + self.unassigned + self.rejected + self.duplicates
 
 
 def open_desk(

@@ -120,6 +120,11 @@ class ImportReport:
     rejected: int = 0
     duplicates: int = 0
 
+    @property
+    def accounted(self) -> bool:
+        """Whether every row is counted once: the invariant of the totals."""
+        return self.rows == self.assigned + self.unassigned + self.rejected + self.duplicates
+
 
 def validated(validator: RowValidator, chunk: Sequence[tuple[int | None, object]]) -> list[Item]:
     """Each row of ``chunk`` with its draft or its error.
