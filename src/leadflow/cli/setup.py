@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from leadflow.cli._common import USER_ID, Group, cli, db_option, now_option
+from leadflow.cli._common import Group, acting_user_option, cli, db_option, now_option
 
 
 @cli.command(
@@ -24,13 +24,7 @@ from leadflow.cli._common import USER_ID, Group, cli, db_option, now_option
     type=click.Path(dir_okay=False, path_type=Path),
     help="The organisation config (TOML).",
 )
-@click.option(
-    "--user",
-    "user_id",
-    type=USER_ID,
-    metavar="ID",
-    help="The admin making the change (default: the system actor).",
-)
+@acting_user_option
 @click.option(
     "--synchronous",
     type=click.Choice(["normal", "full"], case_sensitive=False),
