@@ -277,18 +277,11 @@ class CommandContext:
         return known
 
     def _reads_loads(self, source: str) -> bool:
-        found = self.directory.sources.get(source)
-        if found is None:
-            return False
-        for key in (found.primary_policy, found.fallback_policy):
-            if key is None:
-                continue
-            policy = self.directory.policy(key)
-            if policy.distribution is Distribution.LEAST_LOADED:
-                return True
-            if any(m.filters.max_leads for m in policy.members):
-                return True
-        return False
+        plans = self.directory.plans.get(source)
+        return plans is not None and any(
+            index.capped or index.policy.distribution is Distribution.LEAST_LOADED
+            for index, _ in plans[False]  # the primary policy and the fallback
+        )
 
     def routing_state(self, reads: RoutingReads, source: str, now: datetime) -> RoutingState:
         """The cursors, and the load counts of the source's candidates when routing reads them."""

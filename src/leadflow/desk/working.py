@@ -103,7 +103,7 @@ class WorkHandler(Handler):
         what = "moving a lead's stage"
         user = self.ctx.person(actor, what)
         approver = self.ctx.user(approval) if approval is not None else None
-        key = self.ctx.playbook.stage_names().get(" ".join(stage.lower().split()), stage)
+        key = self.ctx.playbook.stage_key(stage)
         return self.apply(
             lead_id,
             lambda lead, now: transitions.set_stage(

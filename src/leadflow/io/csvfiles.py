@@ -28,6 +28,7 @@ See ``docs/csv.md``.
 
 from __future__ import annotations
 
+import abc
 import codecs
 import contextlib
 import csv
@@ -250,11 +251,12 @@ def _row_builder(header: Sequence[str]) -> Callable[[list[str]], dict[str, str]]
     return build
 
 
-class _Closing:
+class _Closing(abc.ABC):
     """Closed (:meth:`close`) when its ``with`` block ends."""
 
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Let go of the file."""
 
     def __enter__(self) -> Self:
         return self

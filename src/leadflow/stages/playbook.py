@@ -240,6 +240,11 @@ class Playbook:
     def has_stage(self, key: str) -> bool:
         return key in self._stages
 
+    def stage_key(self, name: str) -> str:
+        """The key of the enabled stage ``name`` names (its key or label, case and spacing
+        aside); ``name`` itself when it names none."""
+        return self.stage_names().get(_fold(name), name)
+
     def stage_names(self) -> dict[str, str]:
         """Folded stage keys and labels -> stage keys, for row validation."""
         names: dict[str, str] = {}
